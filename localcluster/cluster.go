@@ -1,0 +1,207 @@
+package localcluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	dwv2 "github.com/devfile/api/v2/pkg/apis/workspaces/v1alpha2"
+	dwocv1alpha1 "github.com/devfile/devworkspace-operator/apis/controller/v1alpha1"
+	configv1 "github.com/openshift/api/config/v1"
+	securityv1 "github.com/openshift/api/security/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// Versions of the control plane that hack/build-bins.sh builds. The cache
+// directory name must match the script's.
+const (
+	KubernetesVersion = "1.33.13"
+	EtcdVersion       = "3.6.16"
+)
+
+// apiServerFeatureGates are the pod-level user namespace features a nested
+// workspace pod relies on. They are beta in 1.33; naming them keeps the
+// API server's behaviour independent of defaults.
+const apiServerFeatureGates = "UserNamespacesSupport=true,UserNamespacesPodSecurityStandards=true,ProcMountType=true"
+
+// Options says what the local control plane should serve.
+type Options struct {
+	// OpenShift installs the SecurityContextConstraints, ClusterVersion and
+	// FeatureGate CRDs, which makes config.openshift.io served: the cluster is
+	// then taken for OpenShift by detection. Pick the release with Simulate.
+	OpenShift bool
+	// DevWorkspace installs the DevWorkspace Operator's CRDs.
+	DevWorkspace bool
+	// CRDs are installed in addition, e.g. the project's own.
+	CRDs []*apiextensionsv1.CustomResourceDefinition
+	// AddToScheme registers further types with the cluster's client scheme.
+	AddToScheme []func(*runtime.Scheme) error
+	// AssetsDir holds kube-apiserver and etcd; default KUBEBUILDER_ASSETS,
+	// then the cache directory hack/build-bins.sh writes.
+	AssetsDir string
+}
+
+// Cluster is a running local control plane.
+type Cluster struct {
+	Config *rest.Config
+	Client client.Client
+	Scheme *runtime.Scheme
+	// KubeconfigPath is a kubeconfig file for kubectl and for the CLIs.
+	KubeconfigPath string
+
+	env *envtest.Environment
+	dir string
+}
+
+// NewScheme returns a scheme with the Kubernetes, OpenShift (config,
+// security) and DevWorkspace types.
+func NewScheme(extra ...func(*runtime.Scheme) error) (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	adders := []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme,
+		apiextensionsv1.AddToScheme,
+		configv1.Install,
+		securityv1.Install,
+		dwocv1alpha1.AddToScheme,
+		dwv2.AddToScheme,
+	}
+	for _, add := range append(adders, extra...) {
+		if err := add(s); err != nil {
+			return nil, fmt.Errorf("build scheme: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// DefaultAssetsDir is where hack/build-bins.sh caches the binaries.
+func DefaultAssetsDir() string {
+	base := os.Getenv("NESTED_BINS_CACHE")
+	if base == "" {
+		cache := os.Getenv("XDG_CACHE_HOME")
+		if cache == "" {
+			home, _ := os.UserHomeDir()
+			cache = filepath.Join(home, ".cache")
+		}
+		base = filepath.Join(cache, "nested-workspaces", "k8s-bins")
+	}
+	return filepath.Join(base, fmt.Sprintf("k8s-v%s_etcd-v%s", KubernetesVersion, EtcdVersion))
+}
+
+func assetsDir(opt string) (string, error) {
+	dir := opt
+	if dir == "" {
+		dir = os.Getenv("KUBEBUILDER_ASSETS")
+	}
+	if dir == "" {
+		dir = DefaultAssetsDir()
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
+			return "", fmt.Errorf("control plane binary %s not found in %s: run `make bins` (builds them from the Go module proxy, ~6 min the first time)", bin, dir)
+		}
+	}
+	return dir, nil
+}
+
+// Start runs kube-apiserver and etcd and installs the requested CRDs. Call
+// Stop when done; it also removes the temporary kubeconfig.
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	assets, err := assetsDir(opts.AssetsDir)
+	if err != nil {
+		return nil, err
+	}
+	scheme, err := NewScheme(opts.AddToScheme...)
+	if err != nil {
+		return nil, err
+	}
+	var crds []*apiextensionsv1.CustomResourceDefinition
+	if opts.OpenShift {
+		osCRDs, err := OpenShiftCRDs()
+		if err != nil {
+			return nil, err
+		}
+		crds = append(crds, osCRDs...)
+	}
+	if opts.DevWorkspace {
+		dwCRDs, err := DevWorkspaceCRDs()
+		if err != nil {
+			return nil, err
+		}
+		crds = append(crds, dwCRDs...)
+	}
+	crds = append(crds, opts.CRDs...)
+
+	env := &envtest.Environment{
+		BinaryAssetsDirectory:    assets,
+		Scheme:                   scheme,
+		CRDs:                     crds,
+		ErrorIfCRDPathMissing:    true,
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		ControlPlaneStopTimeout:  time.Minute,
+	}
+	env.ControlPlane.GetAPIServer().Configure().Append("feature-gates", apiServerFeatureGates)
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("start local control plane from %s: %w", assets, err)
+	}
+	c := &Cluster{Config: cfg, Scheme: scheme, env: env}
+	if err := c.finishStart(); err != nil {
+		_ = c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) finishStart() error {
+	cl, err := client.New(c.Config, client.Options{Scheme: c.Scheme})
+	if err != nil {
+		return fmt.Errorf("client for local control plane: %w", err)
+	}
+	c.Client = cl
+	c.dir, err = os.MkdirTemp("", "nested-localcluster-")
+	if err != nil {
+		return err
+	}
+	c.KubeconfigPath = filepath.Join(c.dir, "kubeconfig")
+	if err := os.WriteFile(c.KubeconfigPath, c.env.KubeConfig, 0o600); err != nil {
+		return fmt.Errorf("write kubeconfig: %w", err)
+	}
+	return nil
+}
+
+// Stop stops the control plane and removes its files.
+func (c *Cluster) Stop() error {
+	var errs []string
+	if c.env != nil {
+		if err := c.env.Stop(); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if c.dir != "" {
+		if err := os.RemoveAll(c.dir); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("stop local control plane: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// AddUser returns a rest.Config authenticated as the given user and groups,
+// for checking what RBAC lets a subject do.
+func (c *Cluster) AddUser(name string, groups ...string) (*rest.Config, error) {
+	u, err := c.env.AddUser(envtest.User{Name: name, Groups: groups}, c.Config)
+	if err != nil {
+		return nil, fmt.Errorf("add user %s: %w", name, err)
+	}
+	return u.Config(), nil
+}

@@ -1,0 +1,286 @@
+package localcluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	configv1 "github.com/openshift/api/config/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// The feature gates nested workspaces need, as OpenShift names them.
+const (
+	GateUserNamespacesSupport              configv1.FeatureGateName = "UserNamespacesSupport"
+	GateUserNamespacesPodSecurityStandards configv1.FeatureGateName = "UserNamespacesPodSecurityStandards"
+	GateProcMountType                      configv1.FeatureGateName = "ProcMountType"
+)
+
+// Scenario describes the OpenShift release a local cluster should look like.
+type Scenario struct {
+	Name string
+	// OpenShift false means plain Kubernetes: config.openshift.io is not
+	// served. Start the cluster without Options.OpenShift for it.
+	OpenShift bool
+	// Version is written to ClusterVersion status.history (Completed) and
+	// status.desired, and to the FeatureGate status entry.
+	Version    string
+	FeatureSet configv1.FeatureSet
+	// Enabled and Disabled are the gates listed in FeatureGate
+	// status.featureGates for Version. A gate in neither list is absent.
+	Enabled, Disabled []configv1.FeatureGateName
+	// SCCWithoutUserNamespaceLevel makes the SCC CRD prune
+	// userNamespaceLevel, as the 4.19 Default (and older) CRD does.
+	SCCWithoutUserNamespaceLevel bool
+	// Nodes is the number of nodes whose runtime reports user namespace
+	// support; NodesWithoutUserNamespaces the number whose runtime does not.
+	Nodes, NodesWithoutUserNamespaces int
+}
+
+var nestedGates = []configv1.FeatureGateName{GateUserNamespacesSupport, GateUserNamespacesPodSecurityStandards, GateProcMountType}
+
+// Otherwise-unrelated gates listed so the FeatureGate looks like a real one.
+var backgroundEnabled = []configv1.FeatureGateName{"AdminNetworkPolicy", "NetworkLiveMigration"}
+var backgroundDisabled = []configv1.FeatureGateName{"Example", "GatewayAPI"}
+
+func gates(names ...configv1.FeatureGateName) []configv1.FeatureGateName { return names }
+
+// The clusters the tests and the demo simulate.
+var (
+	OCP418 = Scenario{Name: "4.18", OpenShift: true, Version: "4.18.20", FeatureSet: configv1.Default,
+		Disabled: nestedGates, SCCWithoutUserNamespaceLevel: true, Nodes: 3}
+	OCP419Default = Scenario{Name: "4.19-default", OpenShift: true, Version: "4.19.3", FeatureSet: configv1.Default,
+		Disabled: nestedGates, SCCWithoutUserNamespaceLevel: true, Nodes: 3}
+	OCP419TechPreview = Scenario{Name: "4.19-techpreview", OpenShift: true, Version: "4.19.3", FeatureSet: configv1.TechPreviewNoUpgrade,
+		Enabled: nestedGates, Nodes: 3}
+	OCP419CustomTwoGates = Scenario{Name: "4.19-custom-two-gates", OpenShift: true, Version: "4.19.3", FeatureSet: configv1.CustomNoUpgrade,
+		Enabled: gates(GateUserNamespacesSupport, GateUserNamespacesPodSecurityStandards), Disabled: gates(GateProcMountType), Nodes: 3}
+	OCP420 = Scenario{Name: "4.20", OpenShift: true, Version: "4.20.1", FeatureSet: configv1.Default,
+		Enabled: nestedGates, Nodes: 3}
+	OCP422 = Scenario{Name: "4.22", OpenShift: true, Version: "4.22.0", FeatureSet: configv1.Default,
+		Enabled: gates(GateUserNamespacesSupport, GateUserNamespacesPodSecurityStandards), Nodes: 3}
+	Kubernetes = Scenario{Name: "kubernetes", OpenShift: false, Nodes: 1}
+)
+
+// Scenarios lists every predefined scenario.
+func Scenarios() []Scenario {
+	return []Scenario{OCP418, OCP419Default, OCP419TechPreview, OCP419CustomTwoGates, OCP420, OCP422, Kubernetes}
+}
+
+// Simulate makes the cluster look like the scenario: it writes the
+// ClusterVersion and FeatureGate, shapes the SCC CRD, and replaces the nodes.
+// It can be called again with another OpenShift scenario on the same cluster.
+func (c *Cluster) Simulate(ctx context.Context, s Scenario) error {
+	served, err := c.servesOpenShiftConfig(ctx)
+	if err != nil {
+		return err
+	}
+	if s.OpenShift != served {
+		return fmt.Errorf("scenario %s needs a cluster started with Options.OpenShift=%t", s.Name, s.OpenShift)
+	}
+	if s.OpenShift {
+		if err := c.shapeSCCCRD(ctx, !s.SCCWithoutUserNamespaceLevel); err != nil {
+			return err
+		}
+		if err := c.writeClusterVersion(ctx, s.Version); err != nil {
+			return err
+		}
+		if err := c.writeFeatureGate(ctx, s); err != nil {
+			return err
+		}
+	}
+	return c.SetNodes(ctx, s.Nodes, s.NodesWithoutUserNamespaces)
+}
+
+func (c *Cluster) servesOpenShiftConfig(ctx context.Context) (bool, error) {
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	err := c.Client.Get(ctx, client.ObjectKey{Name: "clusterversions.config.openshift.io"}, crd)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (c *Cluster) writeClusterVersion(ctx context.Context, version string) error {
+	cv := &configv1.ClusterVersion{ObjectMeta: metav1.ObjectMeta{Name: "version"}}
+	if err := c.Client.Get(ctx, client.ObjectKeyFromObject(cv), cv); apierrors.IsNotFound(err) {
+		cv.Spec = configv1.ClusterVersionSpec{ClusterID: "0a6b8c3e-4f2d-4f0b-9d3c-1f5e8a7b6c5d", Channel: "stable-" + majorMinor(version)}
+		if err := c.Client.Create(ctx, cv); err != nil {
+			return fmt.Errorf("create ClusterVersion: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("get ClusterVersion: %w", err)
+	}
+	now := metav1.NewTime(time.Now().Add(-time.Hour).Truncate(time.Second))
+	image := "quay.io/openshift-release-dev/ocp-release@sha256:" + fmt.Sprintf("%064x", len(version))
+	cv.Status = configv1.ClusterVersionStatus{
+		Desired:            configv1.Release{Version: version, Image: image},
+		ObservedGeneration: cv.Generation,
+		VersionHash:        "simulated",
+		AvailableUpdates:   nil,
+		History: []configv1.UpdateHistory{{
+			State: configv1.CompletedUpdate, Version: version, Image: image,
+			StartedTime: now, CompletionTime: &now, Verified: true,
+		}},
+	}
+	if err := c.Client.Status().Update(ctx, cv); err != nil {
+		return fmt.Errorf("write ClusterVersion status: %w", err)
+	}
+	return nil
+}
+
+func (c *Cluster) writeFeatureGate(ctx context.Context, s Scenario) error {
+	fg := &configv1.FeatureGate{ObjectMeta: metav1.ObjectMeta{Name: "cluster"}}
+	err := c.Client.Get(ctx, client.ObjectKeyFromObject(fg), fg)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("get FeatureGate: %w", err)
+	}
+	if err == nil {
+		// OpenShift forbids leaving TechPreviewNoUpgrade/CustomNoUpgrade by
+		// update (CEL on the CRD); a simulated cluster switches release by
+		// replacing the object.
+		if err := c.Client.Delete(ctx, fg); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("replace FeatureGate: %w", err)
+		}
+	}
+	fg = &configv1.FeatureGate{ObjectMeta: metav1.ObjectMeta{Name: "cluster"}}
+	fg.Spec.FeatureSet = s.FeatureSet
+	if s.FeatureSet == configv1.CustomNoUpgrade {
+		fg.Spec.CustomNoUpgrade = &configv1.CustomFeatureGates{Enabled: s.Enabled, Disabled: s.Disabled}
+	}
+	if err := createFresh(ctx, c.Client, fg); err != nil {
+		return fmt.Errorf("create FeatureGate: %w", err)
+	}
+	fg.Status = configv1.FeatureGateStatus{FeatureGates: []configv1.FeatureGateDetails{{
+		Version:  s.Version,
+		Enabled:  attributes(append(append([]configv1.FeatureGateName{}, backgroundEnabled...), s.Enabled...)),
+		Disabled: attributes(append(append([]configv1.FeatureGateName{}, backgroundDisabled...), s.Disabled...)),
+	}}}
+	if err := c.Client.Status().Update(ctx, fg); err != nil {
+		return fmt.Errorf("write FeatureGate status: %w", err)
+	}
+	return nil
+}
+
+func attributes(names []configv1.FeatureGateName) []configv1.FeatureGateAttributes {
+	out := make([]configv1.FeatureGateAttributes, 0, len(names))
+	for _, n := range names {
+		out = append(out, configv1.FeatureGateAttributes{Name: n})
+	}
+	return out
+}
+
+func majorMinor(v string) string {
+	dots := 0
+	for i, r := range v {
+		if r == '.' {
+			dots++
+			if dots == 2 {
+				return v[:i]
+			}
+		}
+	}
+	return v
+}
+
+// shapeSCCCRD adds or removes userNamespaceLevel from the SCC CRD schema and
+// waits until the API server applies the change (it then prunes the field
+// from SCCs written while it is absent, as a 4.19 Default cluster does).
+func (c *Cluster) shapeSCCCRD(ctx context.Context, withUserNamespaceLevel bool) error {
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Name: SCCCRDName}, crd); err != nil {
+		return fmt.Errorf("get SCC CRD: %w", err)
+	}
+	props := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties
+	_, has := props["userNamespaceLevel"]
+	if has == withUserNamespaceLevel {
+		return nil
+	}
+	if withUserNamespaceLevel {
+		props["userNamespaceLevel"] = apiextensionsv1.JSONSchemaProps{
+			Type:        "string",
+			Default:     &apiextensionsv1.JSON{Raw: []byte(`"AllowHostLevel"`)},
+			Enum:        []apiextensionsv1.JSON{{Raw: []byte(`"AllowHostLevel"`)}, {Raw: []byte(`"RequirePodLevel"`)}},
+			Description: "userNamespaceLevel determines if the policy allows host users in containers.",
+		}
+	} else {
+		delete(props, "userNamespaceLevel")
+	}
+	crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties = props
+	if err := c.Client.Update(ctx, crd); err != nil {
+		return fmt.Errorf("update SCC CRD schema: %w", err)
+	}
+	return waitForCRDEstablished(ctx, c.Client, SCCCRDName)
+}
+
+func waitForCRDEstablished(ctx context.Context, cl client.Client, name string) error {
+	// Schema changes take effect asynchronously; a short settle after the
+	// Established condition is observed keeps callers from racing it.
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := cl.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
+			return err
+		}
+		for _, cond := range crd.Status.Conditions {
+			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+				time.Sleep(2 * time.Second)
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("CRD %s not established after 30s", name)
+}
+
+// NodeLabel marks nodes created by SetNodes.
+const NodeLabel = "localcluster.nested-workspaces.io/simulated"
+
+// SetNodes replaces the simulated nodes: withUserNS nodes whose default
+// runtime handler reports user namespace support, without nodes that do not.
+func (c *Cluster) SetNodes(ctx context.Context, withUserNS, without int) error {
+	if err := c.Client.DeleteAllOf(ctx, &corev1.Node{}, client.MatchingLabels{NodeLabel: "true"}); err != nil {
+		return fmt.Errorf("delete simulated nodes: %w", err)
+	}
+	for i := 0; i < withUserNS+without; i++ {
+		userNS := i < withUserNS
+		name := fmt.Sprintf("worker-%d", i)
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+			NodeLabel: "true", "node-role.kubernetes.io/worker": "",
+		}}}
+		if err := createFresh(ctx, c.Client, node); err != nil {
+			return fmt.Errorf("create node %s: %w", name, err)
+		}
+		node.Status = corev1.NodeStatus{
+			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue,
+				LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now(), Reason: "KubeletReady"}},
+			NodeInfo: corev1.NodeSystemInfo{ContainerRuntimeVersion: "cri-o://1.33.2", KubeletVersion: "v" + KubernetesVersion,
+				OperatingSystem: "linux", Architecture: "amd64", KernelVersion: "5.14.0-570.el9.x86_64"},
+			RuntimeHandlers: []corev1.NodeRuntimeHandler{
+				{Name: "", Features: &corev1.NodeRuntimeHandlerFeatures{UserNamespaces: ptr.To(userNS), RecursiveReadOnlyMounts: ptr.To(true)}},
+				{Name: "runc", Features: &corev1.NodeRuntimeHandlerFeatures{UserNamespaces: ptr.To(userNS), RecursiveReadOnlyMounts: ptr.To(true)}},
+			},
+		}
+		if err := c.Client.Status().Update(ctx, node); err != nil {
+			return fmt.Errorf("write node %s status: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// createFresh creates obj, waiting out a deletion of the same name.
+func createFresh(ctx context.Context, cl client.Client, obj client.Object) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := cl.Create(ctx, obj)
+		if err == nil || !apierrors.IsAlreadyExists(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
