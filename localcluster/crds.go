@@ -19,6 +19,10 @@ var openshiftCRDFiles = []string{
 	"payload-manifests/crds/0000_03_config-operator_01_securitycontextconstraints.crd.yaml",
 	"config/v1/zz_generated.crd-manifests/0000_00_cluster-version-operator_01_clusterversions-Default.crd.yaml",
 	"config/v1/zz_generated.crd-manifests/0000_10_config-operator_01_featuregates.crd.yaml",
+	// The DevWorkspace Operator takes a cluster for OpenShift when routes are
+	// served, and reads the cluster-wide proxy there.
+	"route/v1/zz_generated.crd-manifests/routes.crd.yaml",
+	"payload-manifests/crds/0000_03_config-operator_01_proxies.crd.yaml",
 }
 
 // DevWorkspace CRD manifests, relative to the DevWorkspace Operator module.
@@ -32,8 +36,8 @@ var devWorkspaceCRDFiles = []string{
 // SCCCRDName is the name of the SecurityContextConstraints CRD.
 const SCCCRDName = "securitycontextconstraints.security.openshift.io"
 
-// OpenShiftCRDs returns the SecurityContextConstraints, ClusterVersion and
-// FeatureGate CRDs as shipped in the openshift/api module.
+// OpenShiftCRDs returns the SecurityContextConstraints, ClusterVersion,
+// FeatureGate, Route and Proxy CRDs as shipped in the openshift/api module.
 func OpenShiftCRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
 	return readModuleCRDs(openshiftAPIModule, openshiftCRDFiles)
 }
