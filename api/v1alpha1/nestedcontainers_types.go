@@ -1,0 +1,241 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ClusterName is the only name a NestedContainers object may have.
+const ClusterName = "cluster"
+
+// DefaultSCCName is the SCC the operator creates when OpenShift's own
+// nested-container SCC is not used.
+const DefaultSCCName = "nested-podman"
+
+// DefaultRunAsUser is the UID workspace containers run as. It leaves UIDs on
+// both sides of it free in the pod's 65536-ID user namespace for the
+// subordinate IDs nested containers map.
+const DefaultRunAsUser int64 = 1000
+
+// Capabilities a workspace container may be given, in canonical form.
+const (
+	CapabilitySetUID = "SETUID"
+	CapabilitySetGID = "SETGID"
+	CapabilityChown  = "CHOWN"
+)
+
+// Devices CRI-O may hand to a workspace container.
+const (
+	DeviceFuse   = "/dev/fuse"
+	DeviceNetTun = "/dev/net/tun"
+)
+
+// BuiltInMode says whether OpenShift's own nested-container SCC is used
+// when the cluster has it.
+// +kubebuilder:validation:Enum=Auto;Never
+type BuiltInMode string
+
+const (
+	// BuiltInAuto uses OpenShift's nested-container SCC on 4.20 and newer,
+	// and creates spec.scc.name elsewhere.
+	BuiltInAuto BuiltInMode = "Auto"
+	// BuiltInNever always creates and uses spec.scc.name.
+	BuiltInNever BuiltInMode = "Never"
+)
+
+// Condition types of NestedContainers.
+const (
+	// ConditionSupported is True when the cluster can run nested containers
+	// (OpenShift version, feature gates, nodes).
+	ConditionSupported = "Supported"
+	// ConditionReady is True when new and restarted workspaces are made
+	// nested-capable.
+	ConditionReady = "Ready"
+	// ConditionDegraded is True when something works less well than it
+	// should; the message says what to do.
+	ConditionDegraded = "Degraded"
+)
+
+// Condition reasons. Each names a situation an admin can act on; the
+// condition message says how.
+const (
+	// Supported.
+	ReasonClusterSupported   = "ClusterSupported"
+	ReasonClusterUnsupported = "ClusterUnsupported"
+
+	// Ready.
+	ReasonConfigured               = "Configured"
+	ReasonDisabled                 = "Disabled"
+	ReasonDetectionFailed          = "DetectionFailed"
+	ReasonApplyFailed              = "ApplyFailed"
+	ReasonSCCNotOwned              = "SCCNotOwned"
+	ReasonUserNamespaceLevelPruned = "UserNamespaceLevelPruned"
+	ReasonDWOConfigConflict        = "DWOConfigConflict"
+	ReasonDevWorkspaceMissing      = "DevWorkspaceMissing"
+
+	// Degraded.
+	ReasonAsExpected              = "AsExpected"
+	ReasonExternalConfigOverrides = "ExternalConfigOverrides"
+)
+
+// SCCSettings names the SecurityContextConstraints workspace pods run under.
+type SCCSettings struct {
+	// name of the SCC this operator creates and pins workspace pods to. An
+	// existing SCC of that name that this operator did not create is never
+	// changed; the Ready condition reports it instead.
+	// +kubebuilder:default=nested-podman
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// builtIn Auto uses OpenShift's own nested-container SCC where the
+	// cluster ships it (4.20 and newer) instead of creating one; Never
+	// always creates the SCC named by name.
+	// +kubebuilder:default=Auto
+	// +optional
+	BuiltIn BuiltInMode `json:"builtIn,omitempty"`
+}
+
+// NestedContainersSpec is the desired state: whether workspaces are made
+// nested-capable, and with what.
+type NestedContainersSpec struct {
+	// enabled is the feature toggle. When true, new and restarted workspaces
+	// get a pod user namespace and what podman needs inside it; when false,
+	// everything this operator wrote is removed.
+	// +kubebuilder:default=false
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+
+	// scc selects the SecurityContextConstraints for workspace pods.
+	// +kubebuilder:default={}
+	// +optional
+	SCC SCCSettings `json:"scc,omitempty"`
+
+	// runAsUser is the UID workspace containers run as. It must lie inside
+	// the pod's 65536-ID user namespace and leave room for subordinate IDs.
+	// +kubebuilder:default=1000
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	RunAsUser int64 `json:"runAsUser,omitempty"`
+
+	// capabilities added to workspace containers. Allowed: SETUID, SETGID,
+	// CHOWN, with or without the CAP_ prefix and in any case ("cap_setuid"
+	// means SETUID); duplicates are ignored.
+	// +kubebuilder:default={SETUID,SETGID}
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=6
+	// +kubebuilder:validation:items:MaxLength=16
+	// +kubebuilder:validation:items:XValidation:rule="self.upperAscii() in ['SETUID', 'SETGID', 'CHOWN', 'CAP_SETUID', 'CAP_SETGID', 'CAP_CHOWN']",messageExpression="'capability ' + self + ' is not allowed: use SETUID, SETGID or CHOWN (the CAP_ prefix and case do not matter)'"
+	// +listType=atomic
+	// +optional
+	Capabilities []string `json:"capabilities,omitempty"`
+
+	// devices CRI-O hands to workspace containers: /dev/fuse for
+	// fuse-overlayfs, /dev/net/tun for rootless networking.
+	// +kubebuilder:default={"/dev/fuse","/dev/net/tun"}
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=2
+	// +kubebuilder:validation:items:Enum="/dev/fuse";"/dev/net/tun"
+	// +listType=set
+	// +optional
+	Devices []string `json:"devices,omitempty"`
+}
+
+// ClusterFacts is what detection found out about the cluster.
+type ClusterFacts struct {
+	// openshiftVersion is the completed OpenShift release, empty on plain
+	// Kubernetes.
+	// +optional
+	OpenShiftVersion string `json:"openshiftVersion,omitempty"`
+	// kubernetesVersion is the API server's version.
+	// +optional
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// featureSet is the OpenShift FeatureGate featureSet ("" is Default).
+	// +optional
+	FeatureSet string `json:"featureSet,omitempty"`
+	// featureGates are the gates nested containers depend on, and whether
+	// each counts as enabled.
+	// +optional
+	FeatureGates map[string]bool `json:"featureGates,omitempty"`
+}
+
+// NodeCounts counts nodes by what their container runtime supports.
+type NodeCounts struct {
+	// total number of nodes.
+	// +optional
+	Total int32 `json:"total,omitempty"`
+	// userNamespaces is the number of nodes whose default runtime handler
+	// reports user namespace support.
+	// +optional
+	UserNamespaces int32 `json:"userNamespaces,omitempty"`
+}
+
+// WorkspaceCounts counts workspace Deployments.
+type WorkspaceCounts struct {
+	// total number of workspace Deployments.
+	// +optional
+	Total int32 `json:"total,omitempty"`
+	// nested is the number already nested-capable.
+	// +optional
+	Nested int32 `json:"nested,omitempty"`
+	// pendingRestart is the number that become nested-capable once
+	// restarted.
+	// +optional
+	PendingRestart int32 `json:"pendingRestart,omitempty"`
+}
+
+// NestedContainersStatus is what the operator observed and did.
+type NestedContainersStatus struct {
+	// conditions: Supported, Ready and Degraded.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// cluster is what detection found.
+	// +optional
+	Cluster ClusterFacts `json:"cluster,omitempty"`
+	// nodes counts nodes by user namespace support.
+	// +optional
+	Nodes NodeCounts `json:"nodes,omitempty"`
+	// workspaces counts workspace Deployments.
+	// +optional
+	Workspaces WorkspaceCounts `json:"workspaces,omitempty"`
+	// observedGeneration is the spec generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
+// NestedContainers is the cluster-wide switch for nested containers (podman
+// inside Dev Spaces workspaces). Only one may exist, named "cluster".
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=nc
+// +kubebuilder:validation:XValidation:rule="self.metadata.name == 'cluster'",message="NestedContainers is a singleton: metadata.name must be cluster; create it as `cluster`"
+// +kubebuilder:printcolumn:name="Enabled",type=boolean,JSONPath=`.spec.enabled`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="OpenShift",type=string,JSONPath=`.status.cluster.openshiftVersion`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type NestedContainers struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired state. Every field has a default, so an empty or
+	// absent spec is valid and leaves the feature off.
+	// +kubebuilder:default={}
+	// +optional
+	Spec NestedContainersSpec `json:"spec,omitempty"`
+	// +optional
+	Status NestedContainersStatus `json:"status,omitempty"`
+}
+
+// NestedContainersList is a list of NestedContainers.
+//
+// +kubebuilder:object:root=true
+type NestedContainersList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []NestedContainers `json:"items"`
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Regenerates the code and manifests derived from api/: the deepcopy
+# functions (api/v1alpha1/zz_generated.deepcopy.go) and the NestedContainers
+# CRD (manifests/crd/). `make manifests` runs it; manifests/crd_stale_test.go
+# fails when the committed output differs from what this produces.
+#
+#   OUT_DIR=<dir>  write into <dir>/object and <dir>/crd instead of the tree.
+#
+# controller-gen is run at a pinned version through the Go module proxy, so
+# nothing needs installing; v0.21 is the release built against the
+# Kubernetes 0.36 libraries this module uses.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONTROLLER_TOOLS_VERSION=v0.21.0
+
+if [[ -n "${OUT_DIR:-}" ]]; then
+  object_out="output:object:dir=${OUT_DIR}/object"
+  crd_dir="${OUT_DIR}/crd"
+else
+  object_out=""  # next to the types
+  crd_dir="manifests/crd"
+fi
+mkdir -p "$crd_dir"
+
+# shellcheck disable=SC2086 # object_out is empty or one word
+go run "sigs.k8s.io/controller-tools/cmd/controller-gen@${CONTROLLER_TOOLS_VERSION}" \
+  object crd \
+  paths=./api/... \
+  $object_out \
+  output:crd:artifacts:config="$crd_dir"
