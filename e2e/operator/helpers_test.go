@@ -1,0 +1,180 @@
+package operator_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	dwv2 "github.com/devfile/api/v2/pkg/apis/workspaces/v1alpha2"
+	securityv1 "github.com/openshift/api/security/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/operator"
+)
+
+const waitTimeout = 60 * time.Second
+
+func requireE2E(t *testing.T) {
+	t.Helper()
+	if env.cluster == nil {
+		t.Skip("operator e2e needs the real control plane (not run with -short)")
+	}
+}
+
+// eventually polls cond until it returns nil or the timeout passes.
+func eventually(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = cond(); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s: not true after %s: %v", what, waitTimeout, err)
+}
+
+func getNC(t *testing.T) *enablerv1alpha1.NestedContainers {
+	t.Helper()
+	nc := &enablerv1alpha1.NestedContainers{}
+	if err := env.cluster.Client.Get(context.Background(), client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
+		t.Fatal(err)
+	}
+	return nc
+}
+
+func setEnabled(t *testing.T, enabled bool) {
+	t.Helper()
+	ctx := context.Background()
+	nc := &enablerv1alpha1.NestedContainers{}
+	err := env.cluster.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc)
+	if apierrors.IsNotFound(err) {
+		nc = &enablerv1alpha1.NestedContainers{ObjectMeta: metav1.ObjectMeta{Name: enablerv1alpha1.ClusterName}}
+		nc.Spec.Enabled = enabled
+		if err := env.cluster.Client.Create(ctx, nc); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(nc.DeepCopy())
+	nc.Spec.Enabled = enabled
+	if err := env.cluster.Client.Patch(ctx, nc, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitCondition waits until the condition has the status and reason, for
+// the current generation, and returns its message.
+func waitCondition(t *testing.T, condType string, status metav1.ConditionStatus, reason string) string {
+	t.Helper()
+	var msg string
+	eventually(t, fmt.Sprintf("%s=%s (%s)", condType, status, reason), func() error {
+		nc := getNC(t)
+		c := meta.FindStatusCondition(nc.Status.Conditions, condType)
+		if c == nil {
+			return fmt.Errorf("no %s condition: %+v", condType, nc.Status.Conditions)
+		}
+		if c.Status != status || c.Reason != reason || c.ObservedGeneration != nc.Generation {
+			return fmt.Errorf("%s=%s reason %s (gen %d of %d): %s", condType, c.Status, c.Reason, c.ObservedGeneration, nc.Generation, c.Message)
+		}
+		msg = c.Message
+		return nil
+	})
+	return msg
+}
+
+func ensureNamespace(t *testing.T, name string) {
+	t.Helper()
+	err := env.cluster.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+}
+
+// startWorkspace creates a DevWorkspace and returns the Deployment DWO renders.
+func startWorkspace(t *testing.T, namespace, name string) (*dwv2.DevWorkspace, *appsv1.Deployment) {
+	t.Helper()
+	ensureNamespace(t, namespace)
+	ws := dwo.SampleWorkspace(namespace, name)
+	if err := env.cluster.Client.Create(context.Background(), ws); err != nil {
+		t.Fatal(err)
+	}
+	dep, err := dwo.WaitForDeployment(context.Background(), env.cluster.Client, ws, 90*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws, dep
+}
+
+func getDWOConfig(t *testing.T) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(operator.DWOConfigGVK)
+	err := env.cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: operator.DWOConfigName}, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func sccExists(t *testing.T, name string) bool {
+	t.Helper()
+	err := env.cluster.Client.Get(context.Background(), client.ObjectKey{Name: name}, &securityv1.SecurityContextConstraints{})
+	if apierrors.IsNotFound(err) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// assertInvariant fails when any workspace pod template adds SETUID/SETGID
+// outside a pod user namespace.
+func assertInvariant(t *testing.T) {
+	t.Helper()
+	list := &appsv1.DeploymentList{}
+	if err := env.cluster.Client.List(context.Background(), list, client.HasLabels{operator.WorkspaceIDLabel}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range list.Items {
+		if operator.GrantsCapabilitiesOutsideUserNamespace(&d.Spec.Template.Spec) {
+			t.Errorf("invariant broken: %s/%s adds SETUID/SETGID without hostUsers: false", d.Namespace, d.Name)
+		}
+	}
+}
+
+// settled waits until the Deployment stops changing for quiet, and returns it.
+func settled(t *testing.T, key client.ObjectKey, quiet time.Duration) *appsv1.Deployment {
+	t.Helper()
+	var last string
+	stableSince := time.Now()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		d := &appsv1.Deployment{}
+		if err := env.cluster.Client.Get(context.Background(), key, d); err != nil {
+			t.Fatal(err)
+		}
+		if d.ResourceVersion != last {
+			last, stableSince = d.ResourceVersion, time.Now()
+		} else if time.Since(stableSince) >= quiet {
+			return d
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("Deployment %s kept changing for %s", key, waitTimeout)
+	return nil
+}

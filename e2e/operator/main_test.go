@@ -1,0 +1,100 @@
+// Package operator_test proves the operator against a real kube-apiserver
+// and the real DevWorkspace controller running in the same process.
+package operator_test
+
+import (
+	"context"
+	"flag"
+
+	"fmt"
+	"github.com/go-logr/logr"
+	"os"
+	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/localcluster"
+	"github.com/nested-workspaces/enabler/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/manifests"
+	"github.com/nested-workspaces/enabler/operator"
+)
+
+// env is shared by the tests of this package: one control plane, one DWO.
+var env struct {
+	cluster  *localcluster.Cluster
+	dwo      *dwo.Controller
+	requests *localcluster.RequestCounter
+	stop     context.CancelFunc
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if testing.Short() || os.Getenv("NESTED_E2E_SKIP") != "" {
+		fmt.Println("skipping operator e2e: -short")
+		return m.Run()
+	}
+	// The operator's and DWO's logs go to the test output only when asked.
+	if os.Getenv("NESTED_E2E_LOGS") != "" {
+		ctrl.SetLogger(zap.New(zap.UseDevMode(true)))
+	} else {
+		ctrl.SetLogger(logr.Discard())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	crd, err := manifests.NestedContainersCRD()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	c, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true,
+		CRDs: []*apiextensionsv1.CustomResourceDefinition{crd}, AddToScheme: []func(*runtime.Scheme) error{enablerv1alpha1.AddToScheme}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer c.Stop()
+	env.cluster = c
+	if err := c.Simulate(ctx, localcluster.OCP420); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	d, err := dwo.Start(ctx, c.Config, dwo.Options{Namespace: operator.DefaultDWONamespace})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer d.Stop()
+	env.dwo = d
+	// The operator runs as its own service account, bound to the ClusterRole
+	// it ships with: the e2e proves that least-privilege RBAC is enough.
+	saConfig, err := operatorServiceAccount(ctx, c)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cfg, counter := localcluster.Counting(saConfig)
+	env.requests = counter
+	mgr, err := operator.NewManager(operator.Options{Config: cfg, MetricsAddr: "0", ProbeAddr: "0"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	mgrCtx, stop := context.WithCancel(ctx)
+	env.stop = stop
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mgrCtx) }()
+	code := m.Run()
+	stop()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "operator:", err)
+	}
+	return code
+}

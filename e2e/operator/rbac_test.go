@@ -1,0 +1,53 @@
+package operator_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/nested-workspaces/enabler/localcluster"
+)
+
+const (
+	operatorNamespace = "nested-workspaces-enabler"
+	operatorSA        = "nested-workspaces-enabler"
+)
+
+// operatorServiceAccount installs the shipped ClusterRole and binding and
+// returns a config that authenticates as the operator's service account.
+func operatorServiceAccount(ctx context.Context, c *localcluster.Cluster) (*rest.Config, error) {
+	role := &rbacv1.ClusterRole{}
+	binding := &rbacv1.ClusterRoleBinding{}
+	for path, obj := range map[string]client.Object{
+		"../../manifests/rbac/role.yaml":         role,
+		"../../manifests/rbac/role_binding.yaml": binding,
+	} {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := yaml.UnmarshalStrict(data, obj); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	objs := []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: operatorSA, Namespace: operatorNamespace}},
+		role, binding,
+	}
+	for _, o := range objs {
+		if err := c.Client.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("install operator RBAC: %w", err)
+		}
+	}
+	return c.AddUser("system:serviceaccount:"+operatorNamespace+":"+operatorSA,
+		"system:serviceaccounts", "system:serviceaccounts:"+operatorNamespace, "system:authenticated")
+}

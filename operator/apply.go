@@ -1,0 +1,158 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/detect"
+	"github.com/nested-workspaces/enabler/scc"
+)
+
+// apply makes the cluster match the plan, collecting problems for the
+// status instead of stopping at the first.
+func (r *Reconciler) apply(ctx context.Context, nc *enablerv1alpha1.NestedContainers, p Plan) *outcome {
+	o := &outcome{}
+	if !p.Nested {
+		if err := r.cleanUp(ctx, nc); err != nil {
+			o.fail(err)
+		}
+		return o
+	}
+	if p.CreateSCC {
+		r.applySCC(ctx, nc, p, o)
+	} else if err := r.deleteOurSCC(ctx, nc); err != nil {
+		o.fail(err)
+	}
+	if o.blocked() {
+		// Without the SCC workspace pods cannot be admitted; configuring DWO
+		// now would only make new workspaces fail to start.
+		return o
+	}
+	if err := r.applyGrants(ctx, p.SCCName); err != nil {
+		o.fail(err)
+		return o
+	}
+	r.applyDWOConfig(ctx, p, o)
+	return o
+}
+
+func (r *Reconciler) applySCC(ctx context.Context, nc *enablerv1alpha1.NestedContainers, p Plan, o *outcome) {
+	desired := scc.NestedPodmanSCC(p.SCCName, nc.Spec.RunAsUser, p.Settings.Capabilities)
+	_, err := scc.ApplySCC(ctx, r.Client, r.APIReader, desired)
+	var foreign *scc.ForeignSCCError
+	switch {
+	case err == nil:
+	case errors.As(err, &foreign):
+		o.block(enablerv1alpha1.ReasonSCCNotOwned, err.Error())
+	case errors.Is(err, scc.ErrUserNamespaceLevelPruned):
+		o.block(enablerv1alpha1.ReasonUserNamespaceLevelPruned, err.Error())
+		o.degrade(enablerv1alpha1.ReasonUserNamespaceLevelPruned, err.Error())
+	default:
+		o.fail(fmt.Errorf("apply %s: %w", describeSCC(p), err))
+	}
+}
+
+func (r *Reconciler) applyDWOConfig(ctx context.Context, p Plan, o *outcome) {
+	desired := DesiredDWOConfig(r.DWONamespace, p.Settings)
+	current, err := r.getDWOConfig(ctx)
+	if err != nil {
+		o.fail(err)
+		return
+	}
+	if !dwoConfigInStep(current, desired) {
+		err := r.Client.Patch(ctx, desired, client.Apply, client.FieldOwner(FieldManager))
+		switch {
+		case apierrors.IsConflict(err):
+			o.block(enablerv1alpha1.ReasonDWOConfigConflict, fmt.Sprintf(
+				"another manager owns a field of DevWorkspaceOperatorConfig %s/%s that nested workspaces need; "+
+					"remove that field or hand it over, then this operator applies it: %v", r.DWONamespace, DWOConfigName, err))
+		case meta.IsNoMatchError(err):
+			o.block(enablerv1alpha1.ReasonDevWorkspaceMissing, "DevWorkspaceOperatorConfig is not served: install the DevWorkspace Operator (or Dev Spaces) first")
+		case err != nil:
+			o.fail(fmt.Errorf("apply DevWorkspaceOperatorConfig %s/%s: %w", r.DWONamespace, DWOConfigName, err))
+		}
+	}
+	all := &unstructured.UnstructuredList{}
+	all.SetGroupVersionKind(DWOConfigGVK.GroupVersion().WithKind(DWOConfigGVK.Kind + "List"))
+	if err := r.Client.List(ctx, all); err != nil {
+		o.fail(fmt.Errorf("list DevWorkspaceOperatorConfigs: %w", err))
+		return
+	}
+	if overrides := FindConfigOverrides(all.Items, r.DWONamespace, desired); len(overrides) > 0 {
+		msgs := make([]string, 0, len(overrides))
+		for _, ov := range overrides {
+			msgs = append(msgs, ov.String())
+		}
+		o.degrade(enablerv1alpha1.ReasonExternalConfigOverrides, "workspaces that use these configurations will not be nested-capable: "+
+			strings.Join(msgs, "; ")+"; remove those fields or set them as the global DevWorkspaceOperatorConfig has them")
+	}
+}
+
+func (r *Reconciler) getDWOConfig(ctx context.Context) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(DWOConfigGVK)
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.DWONamespace, Name: DWOConfigName}, u)
+	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get DevWorkspaceOperatorConfig: %w", err)
+	}
+	return u, nil
+}
+
+// releaseDWOConfig removes exactly the fields we own from the global DWOC.
+func (r *Reconciler) releaseDWOConfig(ctx context.Context) error {
+	current, err := r.getDWOConfig(ctx)
+	if err != nil || current == nil || !managedBy(current, FieldManager) {
+		return err
+	}
+	if err := r.Client.Patch(ctx, emptyDWOConfig(r.DWONamespace), client.Apply, client.FieldOwner(FieldManager)); err != nil {
+		return fmt.Errorf("remove our fields from DevWorkspaceOperatorConfig %s/%s: %w", r.DWONamespace, DWOConfigName, err)
+	}
+	return nil
+}
+
+// cleanUp removes everything we wrote: our DWOC fields first, so no new
+// workspace is rendered for an SCC that is about to go.
+func (r *Reconciler) cleanUp(ctx context.Context, nc *enablerv1alpha1.NestedContainers) error {
+	return errors.Join(
+		r.releaseDWOConfig(ctx),
+		r.deleteGrants(ctx),
+		r.deleteOurSCC(ctx, nc),
+	)
+}
+
+func (r *Reconciler) deleteOurSCC(ctx context.Context, nc *enablerv1alpha1.NestedContainers) error {
+	name := nc.Spec.SCC.Name
+	if name == "" {
+		name = enablerv1alpha1.DefaultSCCName
+	}
+	return scc.DeleteSCC(ctx, r.Client, name)
+}
+
+// builtInSCC names OpenShift's own nested-container SCC when the spec asks
+// for it (builtIn Auto) and the cluster has it.
+func (r *Reconciler) builtInSCC(ctx context.Context, nc *enablerv1alpha1.NestedContainers, report *detect.Report) (string, error) {
+	if report.Verdict != detect.Supported {
+		return "", nil
+	}
+	return scc.PreferBuiltIn(ctx, r.APIReader, string(nc.Spec.SCC.BuiltIn), report.OpenShiftMinor())
+}
+
+func (r *Reconciler) countWorkspaces(ctx context.Context, nestedWanted bool) (WorkspaceCounts, error) {
+	list := &appsv1.DeploymentList{}
+	if err := r.Client.List(ctx, list, client.HasLabels{WorkspaceIDLabel}); err != nil {
+		return WorkspaceCounts{}, fmt.Errorf("list workspace Deployments: %w", err)
+	}
+	return CountWorkspaces(list.Items, nestedWanted), nil
+}

@@ -1,0 +1,173 @@
+package operator
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// FieldManager is the server-side apply field manager for everything the
+// operator writes.
+const FieldManager = "nested-workspaces-enabler"
+
+// The global DevWorkspaceOperatorConfig, and the annotations we give pods.
+const (
+	DWOConfigName           = "devworkspace-operator-config"
+	DevicesAnnotation       = "io.kubernetes.cri-o.Devices"
+	RequiredSCCAnnotation   = "openshift.io/required-scc"
+	externalConfigAttribute = "controller.devfile.io/devworkspace-config"
+)
+
+// DWOConfigGVK is the DevWorkspaceOperatorConfig kind.
+var DWOConfigGVK = schema.GroupVersionKind{Group: "controller.devfile.io", Version: "v1alpha1", Kind: "DevWorkspaceOperatorConfig"}
+
+// WorkspaceSettings is what a nested-capable workspace pod needs.
+type WorkspaceSettings struct {
+	SCCName      string
+	Capabilities []string // normalised: SETUID, SETGID[, CHOWN]
+	Devices      []string // /dev/fuse, /dev/net/tun
+}
+
+// ourConfigPaths are the field paths under .config.workspace that we own.
+var ourConfigPaths = [][]string{
+	{"hostUsers"},
+	{"containerSecurityContext", "allowPrivilegeEscalation"},
+	{"containerSecurityContext", "procMount"},
+	{"containerSecurityContext", "capabilities", "add"},
+}
+
+// DesiredDWOConfig is the apply configuration for the global
+// DevWorkspaceOperatorConfig: exactly the fields nested workspaces need.
+// hostUsers false is always applied together with the capabilities, so no
+// workspace gets SETUID/SETGID from us outside a pod user namespace.
+func DesiredDWOConfig(namespace string, s WorkspaceSettings) *unstructured.Unstructured {
+	u := emptyDWOConfig(namespace)
+	caps := make([]any, 0, len(s.Capabilities))
+	for _, c := range s.Capabilities {
+		caps = append(caps, c)
+	}
+	u.Object["config"] = map[string]any{
+		"workspace": map[string]any{
+			"hostUsers": false,
+			"containerSecurityContext": map[string]any{
+				"allowPrivilegeEscalation": true,
+				"procMount":                "Unmasked",
+				"capabilities":             map[string]any{"add": caps},
+			},
+			"podAnnotations": map[string]any{
+				DevicesAnnotation:     strings.Join(s.Devices, ","),
+				RequiredSCCAnnotation: s.SCCName,
+			},
+		},
+	}
+	return u
+}
+
+// emptyDWOConfig, applied under our field manager, releases every field we
+// own and leaves the rest of the object to its other managers.
+func emptyDWOConfig(namespace string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(DWOConfigGVK)
+	u.SetName(DWOConfigName)
+	u.SetNamespace(namespace)
+	return u
+}
+
+// dwoConfigInStep reports whether current already carries the desired
+// values under our field manager, so that applying would change nothing.
+func dwoConfigInStep(current, desired *unstructured.Unstructured) bool {
+	if current == nil || !managedBy(current, FieldManager) {
+		return false
+	}
+	for _, p := range ourConfigPaths {
+		path := append([]string{"config", "workspace"}, p...)
+		want, _, _ := unstructured.NestedFieldNoCopy(desired.Object, path...)
+		got, _, _ := unstructured.NestedFieldNoCopy(current.Object, path...)
+		if !reflect.DeepEqual(normaliseJSON(want), normaliseJSON(got)) {
+			return false
+		}
+	}
+	wantAnn, _, _ := unstructured.NestedStringMap(desired.Object, "config", "workspace", "podAnnotations")
+	gotAnn, _, _ := unstructured.NestedStringMap(current.Object, "config", "workspace", "podAnnotations")
+	for k, v := range wantAnn {
+		if gotAnn[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func managedBy(obj *unstructured.Unstructured, manager string) bool {
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager == manager && mf.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
+	}
+	return false
+}
+
+func normaliseJSON(v any) any {
+	if l, ok := v.([]any); ok {
+		out := make([]string, 0, len(l))
+		for _, e := range l {
+			out = append(out, fmt.Sprint(e))
+		}
+		sort.Strings(out)
+		return out
+	}
+	return v
+}
+
+// ConfigOverride is a DevWorkspaceOperatorConfig other than the global one
+// that sets one of our fields differently. DWO merges such an external
+// configuration (e.g. Che's devworkspace-config) over the global one for
+// the workspaces that reference it, so it can undo what we configure.
+type ConfigOverride struct {
+	Namespace, Name, Field, Value string
+}
+
+func (o ConfigOverride) String() string {
+	return fmt.Sprintf("%s/%s sets config.workspace.%s=%s", o.Namespace, o.Name, o.Field, o.Value)
+}
+
+// FindConfigOverrides lists the fields of other DWOCs that contradict desired.
+func FindConfigOverrides(configs []unstructured.Unstructured, globalNamespace string, desired *unstructured.Unstructured) []ConfigOverride {
+	var out []ConfigOverride
+	for i := range configs {
+		cfg := &configs[i]
+		if cfg.GetName() == DWOConfigName && cfg.GetNamespace() == globalNamespace {
+			continue
+		}
+		for _, p := range ourConfigPaths {
+			path := append([]string{"config", "workspace"}, p...)
+			got, found, _ := unstructured.NestedFieldNoCopy(cfg.Object, path...)
+			if !found {
+				continue
+			}
+			want, _, _ := unstructured.NestedFieldNoCopy(desired.Object, path...)
+			if !reflect.DeepEqual(normaliseJSON(want), normaliseJSON(got)) {
+				out = append(out, ConfigOverride{Namespace: cfg.GetNamespace(), Name: cfg.GetName(),
+					Field: strings.Join(p, "."), Value: fmt.Sprint(got)})
+			}
+		}
+		gotAnn, _, _ := unstructured.NestedStringMap(cfg.Object, "config", "workspace", "podAnnotations")
+		wantAnn, _, _ := unstructured.NestedStringMap(desired.Object, "config", "workspace", "podAnnotations")
+		keys := make([]string, 0, len(wantAnn))
+		for k := range wantAnn {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if v, ok := gotAnn[k]; ok && v != wantAnn[k] {
+				out = append(out, ConfigOverride{Namespace: cfg.GetNamespace(), Name: cfg.GetName(),
+					Field: "podAnnotations." + k, Value: v})
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,89 @@
+package operator
+
+import (
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+var settings = WorkspaceSettings{SCCName: "nested-podman", Capabilities: []string{"SETUID", "SETGID"}, Devices: []string{"/dev/fuse", "/dev/net/tun"}}
+
+func TestDesiredDWOConfigCarriesExactlyOurFields(t *testing.T) {
+	u := DesiredDWOConfig("openshift-operators", settings)
+	ws, _, _ := unstructured.NestedMap(u.Object, "config", "workspace")
+	if len(ws) != 3 {
+		t.Errorf("config.workspace has %d fields, want hostUsers, containerSecurityContext, podAnnotations: %v", len(ws), ws)
+	}
+	for path, want := range map[string]any{
+		"hostUsers": false,
+	} {
+		if got := ws[path]; got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	ann, _, _ := unstructured.NestedStringMap(u.Object, "config", "workspace", "podAnnotations")
+	if ann[DevicesAnnotation] != "/dev/fuse,/dev/net/tun" || ann[RequiredSCCAnnotation] != "nested-podman" {
+		t.Errorf("podAnnotations = %v", ann)
+	}
+	if u.GetName() != DWOConfigName || u.GetNamespace() != "openshift-operators" {
+		t.Errorf("object %s/%s", u.GetNamespace(), u.GetName())
+	}
+}
+
+func TestDWOConfigInStep(t *testing.T) {
+	desired := DesiredDWOConfig("ns", settings)
+	owned := func(u *unstructured.Unstructured) *unstructured.Unstructured {
+		u.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply}})
+		return u
+	}
+	reordered := DesiredDWOConfig("ns", WorkspaceSettings{SCCName: "nested-podman", Capabilities: []string{"SETGID", "SETUID"}, Devices: settings.Devices})
+	otherSCC := DesiredDWOConfig("ns", WorkspaceSettings{SCCName: "other", Capabilities: settings.Capabilities, Devices: settings.Devices})
+	for _, tc := range []struct {
+		name    string
+		current *unstructured.Unstructured
+		want    bool
+	}{
+		{"absent_object_is_not_in_step", nil, false},
+		{"same_values_not_owned_by_us_are_not_in_step", DesiredDWOConfig("ns", settings), false},
+		{"same_values_owned_by_us_are_in_step", owned(DesiredDWOConfig("ns", settings)), true},
+		{"capability_order_does_not_matter", owned(reordered), true},
+		{"another_scc_annotation_is_drift", owned(otherSCC), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := dwoConfigInStep(tc.current, desired); got != tc.want {
+				t.Errorf("dwoConfigInStep = %t, want %t", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFindConfigOverrides(t *testing.T) {
+	desired := DesiredDWOConfig("openshift-operators", settings)
+	che := unstructured.Unstructured{Object: map[string]any{
+		"metadata": map[string]any{"name": "devworkspace-config", "namespace": "eclipse-che"},
+		"config": map[string]any{"workspace": map[string]any{
+			"hostUsers":      true,
+			"podAnnotations": map[string]any{RequiredSCCAnnotation: "restricted-v2"},
+		}},
+	}}
+	agreeing := unstructured.Unstructured{Object: map[string]any{
+		"metadata": map[string]any{"name": "agrees", "namespace": "team"},
+		"config":   map[string]any{"workspace": map[string]any{"hostUsers": false}},
+	}}
+	global := *desired.DeepCopy()
+	global.Object["config"].(map[string]any)["workspace"].(map[string]any)["hostUsers"] = true
+	got := FindConfigOverrides([]unstructured.Unstructured{che, agreeing, global}, "openshift-operators", desired)
+	want := []string{
+		"eclipse-che/devworkspace-config sets config.workspace.hostUsers=true",
+		"eclipse-che/devworkspace-config sets config.workspace.podAnnotations.openshift.io/required-scc=restricted-v2",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("overrides = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("override %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+}

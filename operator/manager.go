@@ -1,0 +1,227 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+
+	configv1 "github.com/openshift/api/config/v1"
+	securityv1 "github.com/openshift/api/security/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/detect"
+	"github.com/nested-workspaces/enabler/scc"
+)
+
+// Options configures the operator's manager.
+type Options struct {
+	Config *rest.Config
+	// DWONamespace holds the global DevWorkspaceOperatorConfig; on OpenShift
+	// DWO installed by OLM runs in openshift-operators.
+	DWONamespace      string
+	DWOServiceAccount string
+	// MetricsAddr and ProbeAddr are listen addresses; "0" disables.
+	MetricsAddr, ProbeAddr  string
+	LeaderElection          bool
+	LeaderElectionNamespace string
+	// Detector overrides cluster detection (default: detect on Config).
+	Detector ClusterDetector
+}
+
+// Defaults for Options.
+const (
+	DefaultDWONamespace      = "openshift-operators"
+	DefaultDWOServiceAccount = "devworkspace-controller-serviceaccount"
+	LeaderElectionID         = "nested-workspaces-enabler.enabler.nested-workspaces.io"
+)
+
+// NewScheme registers the types the operator reads and writes.
+func NewScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, enablerv1alpha1.AddToScheme, securityv1.Install, configv1.Install,
+	} {
+		if err := add(s); err != nil {
+			return nil, fmt.Errorf("build scheme: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// NewManager wires the reconciler into a controller-runtime manager whose
+// caches hold only what the operator needs: workspace Deployments and
+// service accounts (by DWO's label), our own SCC and RBAC (by our label),
+// and nodes stripped to their runtime handlers.
+func NewManager(o Options) (ctrl.Manager, error) {
+	if o.DWONamespace == "" {
+		o.DWONamespace = DefaultDWONamespace
+	}
+	if o.DWOServiceAccount == "" {
+		o.DWOServiceAccount = DefaultDWOServiceAccount
+	}
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	workspaceSelector := labels.NewSelector()
+	req, err := labels.NewRequirement(WorkspaceIDLabel, selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
+	workspaceSelector = workspaceSelector.Add(*req)
+	// No default transform: the DevWorkspaceOperatorConfig's managedFields
+	// tell which of its fields are ours. The two large kinds are trimmed.
+	ours := labels.SelectorFromSet(scc.ManagedLabels())
+
+	mgr, err := ctrl.NewManager(o.Config, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:  o.ProbeAddr,
+		LeaderElection:          o.LeaderElection,
+		LeaderElectionID:        LeaderElectionID,
+		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		Cache: cache.Options{
+			ByObject: map[client.Object]cache.ByObject{
+				&appsv1.Deployment{}:                     {Label: workspaceSelector, Transform: keepPodTemplate},
+				&corev1.ServiceAccount{}:                 {Label: workspaceSelector},
+				&securityv1.SecurityContextConstraints{}: {Label: ours},
+				&rbacv1.ClusterRole{}:                    {Label: ours},
+				&rbacv1.ClusterRoleBinding{}:             {Label: ours},
+				&rbacv1.RoleBinding{}:                    {Label: ours},
+				&corev1.Node{}:                           {Transform: keepRuntimeHandlers},
+			},
+		},
+		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	if o.ProbeAddr != "0" && o.ProbeAddr != "" {
+		if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+			return nil, err
+		}
+		if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+			return nil, err
+		}
+	}
+	detector := o.Detector
+	if detector == nil {
+		d, err := detect.NewDetector(o.Config, mgr.GetAPIReader())
+		if err != nil {
+			return nil, err
+		}
+		detector = d
+	}
+	r := &Reconciler{
+		Client:            mgr.GetClient(),
+		APIReader:         mgr.GetAPIReader(),
+		Detector:          detector,
+		Events:            mgr.GetEventRecorder("nested-workspaces-enabler"),
+		DWONamespace:      o.DWONamespace,
+		DWOServiceAccount: o.DWOServiceAccount,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
+	registerMetrics()
+	return mgr, nil
+}
+
+// toCluster maps every watched object to the one NestedContainers.
+var toCluster = handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: enablerv1alpha1.ClusterName}}}
+})
+
+// SetupWithManager registers the watches. Every event funnels into the one
+// reconcile key, so a burst of workspace events costs one reconcile.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	dwoc := &unstructured.Unstructured{}
+	dwoc.SetGroupVersionKind(DWOConfigGVK)
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("nestedcontainers").
+		For(&enablerv1alpha1.NestedContainers{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate))).
+		Watches(&appsv1.Deployment{}, toCluster, builder.WithPredicates(podTemplateChanged)).
+		Watches(&corev1.ServiceAccount{}, toCluster, builder.WithPredicates(createOrDelete)).
+		Watches(&securityv1.SecurityContextConstraints{}, toCluster).
+		Watches(&rbacv1.ClusterRole{}, toCluster).
+		Watches(&rbacv1.ClusterRoleBinding{}, toCluster).
+		Watches(&rbacv1.RoleBinding{}, toCluster).
+		Watches(&corev1.Node{}, toCluster, builder.WithPredicates(runtimeHandlersChanged)).
+		Watches(&configv1.ClusterVersion{}, toCluster).
+		Watches(&configv1.FeatureGate{}, toCluster)
+	if servesKind(mgr, dwoc) {
+		b = b.Watches(dwoc, toCluster)
+	}
+	return b.Complete(r)
+}
+
+func servesKind(mgr ctrl.Manager, obj client.Object) bool {
+	_, err := mgr.GetRESTMapper().RESTMapping(obj.GetObjectKind().GroupVersionKind().GroupKind(), obj.GetObjectKind().GroupVersionKind().Version)
+	return err == nil
+}
+
+var deletionPredicate = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	return !e.ObjectNew.GetDeletionTimestamp().IsZero()
+}}
+
+var createOrDelete = predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }}
+
+var podTemplateChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	o, n := e.ObjectOld.(*appsv1.Deployment), e.ObjectNew.(*appsv1.Deployment)
+	return !equality.Semantic.DeepEqual(o.Spec.Template, n.Spec.Template) || !equality.Semantic.DeepEqual(o.Spec.Replicas, n.Spec.Replicas)
+}}
+
+var runtimeHandlersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	o, n := e.ObjectOld.(*corev1.Node), e.ObjectNew.(*corev1.Node)
+	return !equality.Semantic.DeepEqual(o.Status.RuntimeHandlers, n.Status.RuntimeHandlers)
+}}
+
+// keepPodTemplate drops what the operator never reads from a workspace
+// Deployment, so 5,000 workspaces stay cheap to cache.
+func keepPodTemplate(obj any) (any, error) {
+	d, ok := obj.(*appsv1.Deployment)
+	if !ok {
+		return obj, nil
+	}
+	d.ManagedFields = nil
+	d.Annotations = nil
+	d.Status = appsv1.DeploymentStatus{}
+	for i := range d.Spec.Template.Spec.Containers {
+		c := &d.Spec.Template.Spec.Containers[i]
+		c.Env, c.VolumeMounts, c.Ports, c.Command, c.Args = nil, nil, nil, nil, nil
+	}
+	d.Spec.Template.Spec.InitContainers = nil
+	d.Spec.Template.Spec.Volumes = nil
+	return d, nil
+}
+
+func keepRuntimeHandlers(obj any) (any, error) {
+	n, ok := obj.(*corev1.Node)
+	if !ok {
+		return obj, nil
+	}
+	n.ManagedFields = nil
+	n.Annotations = nil
+	n.Spec = corev1.NodeSpec{}
+	n.Status = corev1.NodeStatus{RuntimeHandlers: n.Status.RuntimeHandlers, NodeInfo: n.Status.NodeInfo}
+	return n, nil
+}

@@ -1,0 +1,129 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/detect"
+)
+
+// Finalizer lets the operator remove what it wrote when the
+// NestedContainers resource is deleted.
+const Finalizer = "enabler.nested-workspaces.io/cleanup"
+
+// ClusterDetector answers what the cluster can do.
+type ClusterDetector interface {
+	Detect(ctx context.Context) (*detect.Report, error)
+}
+
+// Reconciler makes the cluster match the NestedContainers toggle.
+type Reconciler struct {
+	// Client reads through the manager's label-limited caches and writes.
+	Client client.Client
+	// APIReader reads objects the caches do not hold (OpenShift's own SCC).
+	APIReader client.Reader
+	Detector  ClusterDetector
+	Events    events.EventRecorder
+	// DWONamespace holds the global DevWorkspaceOperatorConfig and the
+	// DevWorkspace controller's service account DWOServiceAccount.
+	DWONamespace      string
+	DWOServiceAccount string
+}
+
+// Reconcile observes, decides, applies and reports.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	nc, err := r.observeToggle(ctx)
+	if err != nil || nc == nil {
+		return ctrl.Result{}, err
+	}
+	if !nc.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, nc)
+	}
+	if err := r.ensureFinalizer(ctx, nc); err != nil {
+		return ctrl.Result{}, err
+	}
+	report, err := r.Detector.Detect(ctx)
+	if err != nil {
+		return ctrl.Result{}, r.reportDetectionFailure(ctx, nc, err)
+	}
+	builtIn, err := r.builtInSCC(ctx, nc, report)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	plan := decide(nc, report, builtIn)
+	outcome := r.apply(ctx, nc, plan)
+	counts, err := r.countWorkspaces(ctx, plan.Nested && !outcome.blocked())
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.report(ctx, nc, report, plan, outcome, counts); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, outcome.retryError()
+}
+
+func (r *Reconciler) observeToggle(ctx context.Context) (*enablerv1alpha1.NestedContainers, error) {
+	nc := &enablerv1alpha1.NestedContainers{}
+	err := r.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get NestedContainers %s: %w", enablerv1alpha1.ClusterName, err)
+	}
+	return nc, nil
+}
+
+func (r *Reconciler) ensureFinalizer(ctx context.Context, nc *enablerv1alpha1.NestedContainers) error {
+	if controllerutil.ContainsFinalizer(nc, Finalizer) {
+		return nil
+	}
+	patch := client.MergeFrom(nc.DeepCopy())
+	controllerutil.AddFinalizer(nc, Finalizer)
+	if err := r.Client.Patch(ctx, nc, patch); err != nil {
+		return fmt.Errorf("add finalizer: %w", err)
+	}
+	return nil
+}
+
+// finalize removes everything we wrote, then lets the resource go.
+func (r *Reconciler) finalize(ctx context.Context, nc *enablerv1alpha1.NestedContainers) error {
+	if !controllerutil.ContainsFinalizer(nc, Finalizer) {
+		return nil
+	}
+	if err := r.cleanUp(ctx, nc); err != nil {
+		return err
+	}
+	patch := client.MergeFrom(nc.DeepCopy())
+	controllerutil.RemoveFinalizer(nc, Finalizer)
+	if err := r.Client.Patch(ctx, nc, patch); err != nil {
+		return fmt.Errorf("remove finalizer: %w", err)
+	}
+	return nil
+}
+
+// outcome collects what went wrong while applying, for the status.
+type outcome struct {
+	// blocking problems keep workspaces from being made nested (Ready false).
+	blocking []problem
+	// degraded problems are reported but do not undo the configuration.
+	degraded []problem
+	// transient errors are retried.
+	transient error
+}
+
+type problem struct{ reason, message string }
+
+func (o *outcome) block(reason, msg string)   { o.blocking = append(o.blocking, problem{reason, msg}) }
+func (o *outcome) degrade(reason, msg string) { o.degraded = append(o.degraded, problem{reason, msg}) }
+func (o *outcome) fail(err error)             { o.transient = errors.Join(o.transient, err) }
+func (o *outcome) blocked() bool              { return len(o.blocking) > 0 || o.transient != nil }
+func (o *outcome) retryError() error          { return o.transient }

@@ -1,0 +1,79 @@
+package operator
+
+import (
+	"slices"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// WorkspaceIDLabel marks every object DWO creates for a workspace.
+const WorkspaceIDLabel = "controller.devfile.io/devworkspace_id"
+
+// WorkspaceCounts summarises workspace Deployments.
+type WorkspaceCounts struct {
+	Total, Nested, PendingRestart int32
+}
+
+// IsNested reports whether a pod template runs nested-capable: its own user
+// namespace, /proc unmasked and SETUID/SETGID in every container.
+func IsNested(t *corev1.PodTemplateSpec) bool {
+	if t.Spec.HostUsers == nil || *t.Spec.HostUsers {
+		return false
+	}
+	if len(t.Spec.Containers) == 0 {
+		return false
+	}
+	for _, c := range t.Spec.Containers {
+		sc := c.SecurityContext
+		if sc == nil || sc.ProcMount == nil || *sc.ProcMount != corev1.UnmaskedProcMount || sc.Capabilities == nil {
+			return false
+		}
+		if !slices.Contains(sc.Capabilities.Add, "SETUID") || !slices.Contains(sc.Capabilities.Add, "SETGID") {
+			return false
+		}
+	}
+	return true
+}
+
+// GrantsCapabilitiesOutsideUserNamespace is the invariant we never break: a
+// pod template that adds SETUID or SETGID while sharing the host's user
+// namespace.
+func GrantsCapabilitiesOutsideUserNamespace(spec *corev1.PodSpec) bool {
+	if spec.HostUsers != nil && !*spec.HostUsers {
+		return false
+	}
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for _, c := range list {
+			if c.SecurityContext == nil || c.SecurityContext.Capabilities == nil {
+				continue
+			}
+			for _, cap := range c.SecurityContext.Capabilities.Add {
+				if cap == "SETUID" || cap == "SETGID" || cap == "CAP_SETUID" || cap == "CAP_SETGID" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// CountWorkspaces counts workspace Deployments, those already nested, and
+// the running ones that need a restart to match the toggle (DWO applies its
+// configuration when it next renders a workspace, not to running ones).
+func CountWorkspaces(deployments []appsv1.Deployment, nestedWanted bool) WorkspaceCounts {
+	var c WorkspaceCounts
+	for i := range deployments {
+		d := &deployments[i]
+		c.Total++
+		nested := IsNested(&d.Spec.Template)
+		if nested {
+			c.Nested++
+		}
+		running := d.Spec.Replicas == nil || *d.Spec.Replicas > 0
+		if running && nested != nestedWanted {
+			c.PendingRestart++
+		}
+	}
+	return c
+}
