@@ -1,0 +1,165 @@
+// Command udi-setup makes rootless podman work inside a workspace pod that
+// runs in its own user namespace. It is built statically and shipped in the
+// Universal Developer Image:
+//
+//	udi-setup configure   run by the image's entrypoint at every start
+//	udi-setup doctor      says, one line per prerequisite, what is missing
+//
+// See docs/udi-setup.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/nested-workspaces/enabler/udi"
+)
+
+// probeCommand is the hidden subcommand the storage trial re-executes this
+// binary with, inside a scratch user and mount namespace.
+const probeCommand = "probe-overlay"
+
+const usage = `udi-setup makes rootless podman work in a workspace pod with its own user namespace.
+
+Usage:
+  udi-setup configure [-v] [-runtime auto|default|NAME]
+      Add the passwd entry, write /etc/subuid and /etc/subgid from the pod's
+      uid_map/gid_map, choose the storage driver by trial and write
+      ~/.config/containers/{storage,containers}.conf. Silent on success.
+  udi-setup doctor [-o text|json]
+      Check every prerequisite of nested podman; exit 1 if podman cannot work.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "configure":
+		return configure(args[1:], stdout, stderr)
+	case "doctor":
+		return doctor(args[1:], stdout, stderr)
+	case probeCommand:
+		return probe(args[1:], stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "udi-setup: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+// config is udi.DefaultConfig plus how to re-execute ourselves for the trial.
+func config() (udi.Config, error) {
+	cfg, err := udi.DefaultConfig()
+	if err != nil {
+		return cfg, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return cfg, fmt.Errorf("find this executable for the storage trial: %w", err)
+	}
+	cfg.ProbeCommand = []string{self, probeCommand}
+	return cfg, nil
+}
+
+func configure(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("configure", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	verbose := fs.Bool("v", false, "print what was found, chosen and written")
+	runtime := fs.String("runtime", "auto", `OCI runtime for containers.conf: "auto" (runc only where crun cannot work), "default" (podman's), or a name such as runc`)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "udi-setup configure: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	cfg, err := config()
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup configure: %v\n", err)
+		return 1
+	}
+	cfg.Runtime = *runtime
+	if *runtime == "default" {
+		cfg.Runtime = ""
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	report, err := udi.Configure(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup configure: %v\nRun 'udi-setup doctor' for every prerequisite and its fix.\n", err)
+		return 1
+	}
+	if *verbose {
+		fmt.Fprint(stdout, report)
+	} else {
+		// Quiet on success, except for what the user has to act on.
+		for _, n := range report.Notes {
+			fmt.Fprintf(stderr, "udi-setup configure: note: %s\n", n)
+		}
+	}
+	return 0
+}
+
+func doctor(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	output := fs.String("o", "text", "output format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *output != "text" && *output != "json" {
+		fmt.Fprintf(stderr, "udi-setup doctor: -o %q: want text or json\n", *output)
+		return 2
+	}
+	cfg, err := config()
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup doctor: %v\n", err)
+		return 1
+	}
+	report := udi.Doctor(cfg)
+	if *output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(report)
+	} else {
+		err = report.WriteText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup doctor: %v\n", err)
+		return 1
+	}
+	if !report.OK {
+		return 1
+	}
+	return 0
+}
+
+func probe(args []string, stderr io.Writer) int {
+	if len(args) < 1 || len(args) > 2 {
+		fmt.Fprintf(stderr, "usage: udi-setup %s DIR [MOUNT_PROGRAM] (internal: the storage trial)\n", probeCommand)
+		return 2
+	}
+	mountProgram := ""
+	if len(args) == 2 {
+		mountProgram = args[1]
+	}
+	if err := udi.RunOverlayProbe(args[0], mountProgram); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,420 @@
+// Package podman_test runs rootless podman, configured by udi-setup, inside a
+// user namespace shaped like a workspace pod with hostUsers: false: 65536
+// IDs from a high host range, UID 1000 inside, SETUID and SETGID as the only
+// capabilities, device nodes for /dev/fuse and /dev/net/tun. The pod is built
+// by podns.sh from Debian's own podman, runc, uidmap, fuse-overlayfs and
+// podman-compose; nothing outside private mount namespaces changes.
+package podman_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Debian packages the pod is built from.
+var debianPackages = []string{
+	"podman", "uidmap", "fuse-overlayfs", "runc", "crun", "podman-compose",
+	"busybox-static", "libcap2-bin", "util-linux",
+}
+
+// hostBase is where podns.sh maps the pod's IDs from.
+const hostBase = 200000
+
+// suite is what every test shares: built once per test binary.
+type suite struct {
+	udiSetup string // statically built udi-setup
+	script   string // podns.sh, copied where the pod's root can read it
+	image    string // busybox rootfs tarball
+	dir      string // traversable by the pod's users
+}
+
+var (
+	suiteOnce sync.Once
+	suiteVal  suite
+	suiteErr  error
+)
+
+// setup skips the e2e where it cannot run and otherwise prepares the shared
+// parts: Debian packages, the udi-setup binary, the busybox image.
+func setup(t *testing.T) suite {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("nested podman e2e skipped in -short mode")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPING NESTED PODMAN E2E: it must run as root (it builds a pod-shaped user namespace with unshare, mknod and setcap); run go test as root")
+	}
+	if err := exec.Command("unshare", "--user", "--map-root-user", "true").Run(); err != nil {
+		t.Skipf("SKIPPING NESTED PODMAN E2E: user namespaces are not available here (unshare --user: %v); check /proc/sys/user/max_user_namespaces", err)
+	}
+	suiteOnce.Do(func() { suiteVal, suiteErr = prepare() })
+	if suiteErr != nil {
+		t.Fatal(suiteErr)
+	}
+	return suiteVal
+}
+
+func prepare() (suite, error) {
+	if err := installPackages(); err != nil {
+		return suite{}, err
+	}
+	dir, err := os.MkdirTemp("", "udi-e2e-shared-")
+	if err != nil {
+		return suite{}, err
+	}
+	// The pod's users must reach the binary and the image.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return suite{}, err
+	}
+	s := suite{dir: dir, udiSetup: filepath.Join(dir, "udi-setup"), image: filepath.Join(dir, "busybox.tar"), script: filepath.Join(dir, "podns.sh")}
+	script, err := os.ReadFile("podns.sh")
+	if err != nil {
+		return suite{}, err
+	}
+	if err := os.WriteFile(s.script, script, 0o755); err != nil {
+		return suite{}, err
+	}
+	build := exec.Command("go", "build", "-trimpath", "-o", s.udiSetup, "github.com/nested-workspaces/enabler/cmd/udi-setup")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return suite{}, fmt.Errorf("build udi-setup statically: %v\n%s", err, out)
+	}
+	if err := writeBusyboxImage(s.image); err != nil {
+		return suite{}, fmt.Errorf("build the busybox image: %w", err)
+	}
+	return s, nil
+}
+
+// installPackages installs what is missing, once per machine at a time: the
+// lock keeps concurrent test binaries from racing apt.
+func installPackages() error {
+	lock, err := os.OpenFile("/run/lock/nested-workspaces-e2e-apt.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("open apt lock: %w", err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("take apt lock: %w", err)
+	}
+	var missing []string
+	for _, p := range debianPackages {
+		out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", p).Output()
+		if err != nil || !strings.Contains(string(out), "install ok installed") {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	for _, args := range [][]string{
+		{"apt-get", "-o", "DPkg::Lock::Timeout=300", "update"},
+		append([]string{"apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends"}, missing...),
+	} {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// writeBusyboxImage makes a root filesystem from busybox-static: the binary,
+// a symlink per applet, and a directory owned by nobody (65534) so that
+// importing it proves the subordinate ranges reach that far.
+func writeBusyboxImage(path string) error {
+	bin, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		return fmt.Errorf("busybox-static: %w", err)
+	}
+	list, err := exec.Command("/bin/busybox", "--list").Output()
+	if err != nil {
+		return fmt.Errorf("busybox --list: %w", err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	now := time.Now()
+	dirs := []struct {
+		name     string
+		mode     int64
+		uid, gid int
+	}{{"bin", 0o755, 0, 0}, {"dev", 0o755, 0, 0}, {"etc", 0o755, 0, 0}, {"proc", 0o555, 0, 0},
+		{"sys", 0o555, 0, 0}, {"tmp", 0o1777, 0, 0}, {"root", 0o700, 0, 0}, {"home", 0o755, 0, 0},
+		{"home/nobody", 0o755, 65534, 65534}}
+	for _, d := range dirs {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d.name + "/", Mode: d.mode, Uid: d.uid, Gid: d.gid, ModTime: now}); err != nil {
+			return err
+		}
+	}
+	files := map[string]string{
+		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home/nobody:/bin/false\n",
+		"etc/group":  "root:x:0:\nnobody:x:65534:\n",
+	}
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(content)), ModTime: now}); err != nil {
+			return err
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			return err
+		}
+	}
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(bin)), ModTime: now}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(bin); err != nil {
+		return err
+	}
+	for _, applet := range strings.Fields(string(list)) {
+		if applet == "busybox" {
+			continue
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + applet, Linkname: "busybox", Mode: 0o777, ModTime: now}); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// podSpec is what a test pod starts with: the image's /etc files as a
+// workspace would find them, and the user the pod runs as.
+type podSpec struct {
+	UID, GID int
+	Passwd   string
+	SubUID   string
+	SubGID   string
+	MaskProc bool // without procMount: Unmasked
+}
+
+// pod is a running pod-shaped namespace.
+type pod struct {
+	t      *testing.T
+	s      suite
+	dir    string
+	spec   podSpec
+	holder *exec.Cmd
+	hold   *os.File // closing it ends the pod
+	exited chan error
+	log    *bytes.Buffer
+	init   int // host PID of the pod's init
+}
+
+// basePasswd is the UDI's /etc/passwd: its build user is 10001, not the
+// 1000 the nested-podman SCC runs workspaces as.
+const basePasswd = "root:x:0:0:root:/root:/bin/bash\n" +
+	"nobody:x:65534:65534:Kernel Overflow User:/:/sbin/nologin\n" +
+	"user:x:10001:0::/home/user:/bin/bash\n"
+
+func startPod(t *testing.T, s suite, spec podSpec) *pod {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "udi-e2e-pod-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pod{t: t, s: s, dir: dir, spec: spec, log: &bytes.Buffer{}}
+	t.Cleanup(p.stop)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Chmod(dir, 0o755))
+	for _, d := range []string{"etc", "home", "run"} {
+		must(os.Mkdir(filepath.Join(dir, d), 0o755))
+	}
+	hostUID, hostGID := hostBase+spec.UID, hostBase+spec.GID
+	// As in the UDI: /etc/passwd, /etc/subuid, /etc/subgid belong to root
+	// and group 0 may write them; /etc itself is not writable.
+	for name, content := range map[string]string{"passwd": spec.Passwd, "subuid": spec.SubUID, "subgid": spec.SubGID} {
+		f := filepath.Join(dir, "etc", name)
+		must(os.WriteFile(f, []byte(content), 0o664))
+		must(os.Chown(f, hostBase, hostBase))
+		must(os.Chmod(f, 0o664))
+	}
+	// The pod's root owns the pod's directory, as a pod's root owns its
+	// container's files.
+	must(os.Chown(dir, hostBase, hostBase))
+	must(os.Chown(filepath.Join(dir, "etc"), hostBase, hostBase))
+	for _, d := range []string{"home", "run"} {
+		must(os.Chown(filepath.Join(dir, d), hostUID, hostGID))
+	}
+	must(os.Chmod(filepath.Join(dir, "run"), 0o700))
+	if spec.MaskProc {
+		must(os.WriteFile(filepath.Join(dir, "mask-proc"), nil, 0o644))
+	}
+
+	// The holder lives while this pipe is open: if the test process dies,
+	// the kernel closes it and the pod, with everything in it, goes too.
+	r, w, err := os.Pipe()
+	must(err)
+	p.hold = w
+	p.holder = exec.Command("bash", s.script, "up", dir)
+	p.holder.Stdin = r
+	p.holder.Stdout, p.holder.Stderr = p.log, p.log
+	p.holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	must(p.holder.Start())
+	r.Close()
+	p.exited = make(chan error, 1)
+	go func() { p.exited <- p.holder.Wait() }()
+	deadline := time.After(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
+			break
+		}
+		select {
+		case err := <-p.exited:
+			p.holder = nil
+			t.Fatalf("the pod did not start: %v\n%s", err, p.log)
+		case <-deadline:
+			t.Fatalf("the pod did not start within 30s\n%s", p.log)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	// unshare --fork made the pod's init a child of the holder.
+	p.init = childOf(t, p.holder.Process.Pid)
+	return p
+}
+
+// childOf finds the only child of a process.
+func childOf(t *testing.T, parent int) int {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", parent, parent))
+	if err != nil {
+		t.Fatalf("find the pod's init: %v", err)
+	}
+	f := strings.Fields(string(data))
+	if len(f) != 1 {
+		t.Fatalf("the holder %d has children %q, want one", parent, f)
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// result is one command's outcome in the pod.
+type result struct {
+	out  string // stdout and stderr, interleaved
+	code int
+}
+
+// execOpts says how a command runs: by default as the pod's user with
+// SETUID and SETGID, like the workspace container.
+type execOpts struct {
+	caps       *string // nil: SETUID and SETGID
+	pathPrefix string
+}
+
+func (p *pod) run(args ...string) result {
+	return p.runWith(execOpts{}, args...)
+}
+
+func (p *pod) runWith(o execOpts, args ...string) result {
+	p.t.Helper()
+	uid, gid, caps := p.spec.UID, p.spec.GID, "+setuid,+setgid"
+	if o.caps != nil {
+		caps = *o.caps
+	}
+	full := append([]string{p.s.script, "exec", p.dir, strconv.Itoa(p.init), strconv.Itoa(uid), strconv.Itoa(gid), caps, o.pathPrefix, "--"}, args...)
+	cmd := exec.Command("bash", full...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 10 * time.Second
+	start := time.Now()
+	err := cmd.Run()
+	r := result{out: out.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		p.t.Fatalf("run %q in the pod: %v\n%s", args, err, r.out)
+	}
+	p.t.Logf("$ %s  (exit %d, %s)\n%s", strings.Join(args, " "), r.code, time.Since(start).Round(time.Millisecond), indent(r.out))
+	return r
+}
+
+// mustRun runs a command that has to succeed.
+func (p *pod) mustRun(args ...string) string {
+	p.t.Helper()
+	r := p.run(args...)
+	if r.code != 0 {
+		p.t.Fatalf("%q failed with exit %d:\n%s", args, r.code, r.out)
+	}
+	return r.out
+}
+
+func (p *pod) path(rel string) string { return filepath.Join(p.dir, rel) }
+
+// stop ends the pod: podman's pause process first, then the pod's init,
+// which takes every other process of the pod with it.
+func (p *pod) stop() {
+	defer os.RemoveAll(p.dir)
+	if p.holder == nil {
+		return
+	}
+	if out, err := exec.Command("bash", p.s.script, "stop-pause", p.dir, strconv.Itoa(p.init)).CombinedOutput(); err != nil {
+		p.t.Logf("stop podman's pause process: %v\n%s", err, out)
+	}
+	p.hold.Close()
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		p.t.Logf("the pod did not end within 10s; killing its holder")
+		_ = syscall.Kill(-p.holder.Process.Pid, syscall.SIGKILL)
+		<-p.exited
+	}
+}
+
+func indent(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return "    (no output)"
+	}
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+// readFile reads a file the pod wrote.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// fileIdentity is what changes when a file is rewritten.
+func fileIdentity(t *testing.T, path string) string {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "absent"
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	return fmt.Sprintf("ino %d mtime %s size %d", st.Ino, fi.ModTime().Format(time.RFC3339Nano), fi.Size())
+}
+
+func strp(s string) *string { return &s }
