@@ -120,10 +120,12 @@ func installPackages() error {
 	if len(missing) == 0 {
 		return nil
 	}
+	// With recommends, as verified: podman-compose's default network needs
+	// netavark/aardvark-dns and podman's pause process catatonit.
 	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 	for _, args := range [][]string{
 		{"apt-get", "-o", "DPkg::Lock::Timeout=300", "update"},
-		append([]string{"apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends"}, missing...),
+		append([]string{"apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y"}, missing...),
 	} {
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Env = env
