@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -39,8 +41,10 @@ Operator so that workspaces start nested-capable.`,
 			if err != nil {
 				return err
 			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
 			fmt.Fprintln(cmd.ErrOrStderr(), "nested-workspaces operator starting")
-			return mgr.Start(ctrl.SetupSignalHandler())
+			return mgr.Start(ctx)
 		},
 	}
 	f := cmd.Flags()
