@@ -29,3 +29,4 @@ go run "sigs.k8s.io/controller-tools/cmd/controller-gen@${CONTROLLER_TOOLS_VERSI
   paths=./api/... \
   $object_out \
   output:crd:artifacts:config="$crd_dir"
+[[ -n "${OUT_DIR:-}" ]] || go run ./hack/bundlegen  # OLM bundle in manifests/bundle/, from the CRD just written

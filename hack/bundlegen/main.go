@@ -1,0 +1,455 @@
+// Command bundlegen writes the OLM bundle in manifests/bundle/ from the
+// kustomize manifests, which stay the single source of truth:
+//
+//   - manifests/crd/enabler.nested-workspaces.io_nestedcontainers.yaml is
+//     copied into the bundle and described under customresourcedefinitions.owned
+//     (spec and status descriptors come from the CRD's own descriptions);
+//   - manifests/rbac/role.yaml becomes the CSV's clusterPermissions and the
+//     Role in manifests/rbac/leader_election_role.yaml its permissions, both
+//     for the service account in manifests/rbac/service_account.yaml;
+//   - manifests/manager/deployment.yaml becomes the install deployment;
+//   - manifests/samples/nestedcontainers.yaml becomes alm-examples.
+//
+// Only what no input carries (display text, icon, links, version) lives
+// here. The output is deterministic: createdAt is a constant, so
+// `go run ./hack/bundlegen -out <dir>` reproduces the committed bundle byte
+// for byte, which manifests/bundle_test.go checks.
+//
+// Usage (from the module root):
+//
+//	go run ./hack/bundlegen [-out manifests/bundle]
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/operator-framework/api/pkg/lib/version"
+	"github.com/operator-framework/api/pkg/operators/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+const (
+	packageName = "nested-workspaces-enabler"
+	// operatorVersion is the bundle's version; bump it (and createdAt) on
+	// release.
+	operatorVersion = "0.1.0"
+	// createdAt is fixed so that regenerating the bundle is reproducible.
+	createdAt = "2026-11-24T00:00:00Z"
+	channel   = "alpha"
+	// openshiftVersions is the lowest OpenShift the bundle is offered on
+	// (4.19 needs TechPreviewNoUpgrade; see the description).
+	openshiftVersions = "v4.19"
+	minKubeVersion    = "1.32.0"
+	repository        = "https://github.com/nested-workspaces/enabler"
+	suggestedNS       = "nested-workspaces-enabler"
+
+	// The inputs, relative to the module root.
+	crdFile            = "manifests/crd/enabler.nested-workspaces.io_nestedcontainers.yaml"
+	clusterRoleFile    = "manifests/rbac/role.yaml"
+	leaderElectionFile = "manifests/rbac/leader_election_role.yaml"
+	serviceAccountFile = "manifests/rbac/service_account.yaml"
+	deploymentFile     = "manifests/manager/deployment.yaml"
+	sampleFile         = "manifests/samples/nestedcontainers.yaml"
+)
+
+// icon is a small cube-in-a-cube: a container inside a workspace.
+const icon = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">` +
+	`<rect x="4" y="4" width="56" height="56" rx="8" fill="#1f4e79"/>` +
+	`<rect x="18" y="18" width="28" height="28" rx="4" fill="none" stroke="#ffffff" stroke-width="4"/>` +
+	`<rect x="27" y="27" width="10" height="10" fill="#f0ab00"/>` +
+	`</svg>`
+
+const description = `The Nested Workspaces Enabler lets users of OpenShift Dev Spaces and the
+DevWorkspace Operator run ` + "`podman`" + ` and ` + "`podman-compose`" + ` **inside** their
+workspaces, safely, through Linux user namespaces.
+
+## What it does
+
+- Detects whether the cluster can run nested containers: the OpenShift
+  version and user namespace feature gates, nodes whose container runtime
+  supports user namespaces, and a DevWorkspace Operator that can set
+  ` + "`hostUsers`" + `.
+- When an administrator turns the toggle on, creates the ` + "`nested-podman`" + `
+  SecurityContextConstraints at run time (bundles cannot carry SCCs) and
+  grants its use only to workspace service accounts and the DevWorkspace
+  controller.
+- Configures the DevWorkspace Operator so that workspace pods get
+  ` + "`hostUsers: false`" + `, ` + "`procMount: Unmasked`" + `, ` + "`SETUID`/`SETGID`" + ` and
+  the ` + "`/dev/fuse`" + ` and ` + "`/dev/net/tun`" + ` devices. It never edits workspace
+  Deployments directly.
+
+## Requirements
+
+- OpenShift 4.20 or newer, or OpenShift 4.19 with the ` + "`TechPreviewNoUpgrade`" + `
+  feature set (or ` + "`CustomNoUpgrade`" + ` enabling ` + "`UserNamespacesSupport`" + `,
+  ` + "`UserNamespacesPodSecurityStandards`" + ` and ` + "`ProcMountType`" + `).
+- OpenShift Dev Spaces or the DevWorkspace Operator 0.37 or newer, installed
+  in ` + "`openshift-operators`" + `.
+
+## Enabling nested containers
+
+After installing, create the cluster-scoped ` + "`NestedContainers`" + ` resource named
+` + "`cluster`" + ` with ` + "`enabled: true`" + `:
+
+` + "```yaml" + `
+apiVersion: enabler.nested-workspaces.io/v1alpha1
+kind: NestedContainers
+metadata:
+  name: cluster
+spec:
+  enabled: true
+` + "```" + `
+
+The operator then creates the ` + "`nested-podman`" + ` SCC and configures the
+DevWorkspace Operator. New and restarted workspaces get the new pod settings;
+` + "`status.workspaces.pendingRestart`" + ` counts running workspaces that still
+need a restart. Setting ` + "`enabled: false`" + ` (or deleting the resource) undoes it.
+`
+
+// displayNames names the top-level spec and status fields in the console;
+// fields not listed get their JSON name.
+var displayNames = map[string]string{
+	"spec.enabled":              "Enabled",
+	"spec.scc":                  "Security Context Constraints",
+	"spec.runAsUser":            "Run As User",
+	"spec.capabilities":         "Capabilities",
+	"spec.devices":              "Devices",
+	"status.cluster":            "Cluster",
+	"status.conditions":         "Conditions",
+	"status.nodes":              "Nodes",
+	"status.observedGeneration": "Observed Generation",
+	"status.workspaces":         "Workspaces",
+}
+
+var xDescriptors = map[string][]string{
+	"spec.enabled":      {"urn:alm:descriptor:com.tectonic.ui:booleanSwitch"},
+	"spec.runAsUser":    {"urn:alm:descriptor:com.tectonic.ui:number"},
+	"status.conditions": {"urn:alm:descriptor:io.kubernetes.conditions"},
+}
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("bundlegen: ")
+	out := flag.String("out", "manifests/bundle", "directory to write the bundle into")
+	flag.Parse()
+	if err := run(*out); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(out string) error {
+	crdBytes, err := os.ReadFile(crdFile)
+	if err != nil {
+		return err
+	}
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := yaml.UnmarshalStrict(crdBytes, crd); err != nil {
+		return fmt.Errorf("%s: %w", crdFile, err)
+	}
+	csv, err := buildCSV(crd)
+	if err != nil {
+		return err
+	}
+	csvBytes, err := marshalCSV(csv)
+	if err != nil {
+		return err
+	}
+
+	files := map[string][]byte{
+		filepath.Join("manifests", packageName+".clusterserviceversion.yaml"): csvBytes,
+		filepath.Join("manifests", filepath.Base(crdFile)):                    crdBytes,
+		filepath.Join("metadata", "annotations.yaml"):                         annotationsYAML(),
+		"bundle.Dockerfile": dockerfile(),
+	}
+	for _, dir := range []string{"manifests", "metadata"} {
+		if err := os.MkdirAll(filepath.Join(out, dir), 0o755); err != nil {
+			return err
+		}
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(out, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func buildCSV(crd *apiextensionsv1.CustomResourceDefinition) (*v1alpha1.ClusterServiceVersion, error) {
+	clusterRole := &rbacv1.ClusterRole{}
+	if err := readYAML(clusterRoleFile, clusterRole); err != nil {
+		return nil, err
+	}
+	leaderRole := &rbacv1.Role{}
+	if err := readYAML(leaderElectionFile, leaderRole); err != nil {
+		return nil, err
+	}
+	sa := &corev1.ServiceAccount{}
+	if err := readYAML(serviceAccountFile, sa); err != nil {
+		return nil, err
+	}
+	deploy := &appsv1.Deployment{}
+	if err := readYAML(deploymentFile, deploy); err != nil {
+		return nil, err
+	}
+	if got := deploy.Spec.Template.Spec.ServiceAccountName; got != sa.Name {
+		return nil, fmt.Errorf("%s runs as service account %q, %s defines %q", deploymentFile, got, serviceAccountFile, sa.Name)
+	}
+	if len(deploy.Spec.Template.Spec.Containers) == 0 {
+		return nil, fmt.Errorf("%s: no containers", deploymentFile)
+	}
+	image := deploy.Spec.Template.Spec.Containers[0].Image
+
+	sample := map[string]any{}
+	if err := readYAML(sampleFile, &sample); err != nil {
+		return nil, err
+	}
+	almExamples, err := json.MarshalIndent([]any{sample}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+
+	owned, err := ownedCRD(crd)
+	if err != nil {
+		return nil, err
+	}
+
+	var related []v1alpha1.RelatedImage
+	for _, c := range deploy.Spec.Template.Spec.Containers {
+		related = append(related, v1alpha1.RelatedImage{Name: c.Name, Image: c.Image})
+	}
+
+	var ver version.OperatorVersion
+	if err := ver.UnmarshalJSON([]byte(`"` + operatorVersion + `"`)); err != nil {
+		return nil, fmt.Errorf("version %q: %w", operatorVersion, err)
+	}
+	return &v1alpha1.ClusterServiceVersion{
+		TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.ClusterServiceVersionKind},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: packageName + ".v" + operatorVersion,
+			Annotations: map[string]string{
+				"alm-examples":   string(almExamples),
+				"capabilities":   "Basic Install",
+				"categories":     "Developer Tools,Security",
+				"containerImage": image,
+				"createdAt":      createdAt,
+				"description":    "Run podman inside OpenShift Dev Spaces workspaces through user namespaces.",
+				"repository":     repository,
+				"support":        "nested-workspaces",
+				"operatorframework.io/suggested-namespace":         suggestedNS,
+				"features.operators.openshift.io/disconnected":     "true",
+				"features.operators.openshift.io/fips-compliant":   "false",
+				"features.operators.openshift.io/proxy-aware":      "false",
+				"features.operators.openshift.io/tls-profiles":     "false",
+				"features.operators.openshift.io/token-auth-aws":   "false",
+				"features.operators.openshift.io/token-auth-azure": "false",
+				"features.operators.openshift.io/token-auth-gcp":   "false",
+				"features.operators.openshift.io/cnf":              "false",
+				"features.operators.openshift.io/cni":              "false",
+				"features.operators.openshift.io/csi":              "false",
+			},
+		},
+		Spec: v1alpha1.ClusterServiceVersionSpec{
+			DisplayName: "Nested Workspaces Enabler",
+			Description: description,
+			Icon: []v1alpha1.Icon{{
+				Data:      base64.StdEncoding.EncodeToString([]byte(icon)),
+				MediaType: "image/svg+xml",
+			}},
+			Version:        ver,
+			Maturity:       channel,
+			MinKubeVersion: minKubeVersion,
+			Keywords:       []string{"dev spaces", "devworkspace", "podman", "nested containers", "user namespaces", "scc"},
+			// Placeholder contact until the project has a mailing list.
+			Maintainers: []v1alpha1.Maintainer{{Name: "Nested Workspaces maintainers", Email: "maintainers@nested-workspaces.io"}},
+			Provider:    v1alpha1.AppLink{Name: "nested-workspaces"},
+			Links: []v1alpha1.AppLink{
+				{Name: "Source Code", URL: repository},
+				{Name: "Documentation", URL: repository + "#readme"},
+			},
+			InstallModes: []v1alpha1.InstallMode{
+				{Type: v1alpha1.InstallModeTypeOwnNamespace, Supported: false},
+				{Type: v1alpha1.InstallModeTypeSingleNamespace, Supported: false},
+				{Type: v1alpha1.InstallModeTypeMultiNamespace, Supported: false},
+				{Type: v1alpha1.InstallModeTypeAllNamespaces, Supported: true},
+			},
+			CustomResourceDefinitions: v1alpha1.CustomResourceDefinitions{Owned: []v1alpha1.CRDDescription{owned}},
+			RelatedImages:             related,
+			InstallStrategy: v1alpha1.NamedInstallStrategy{
+				StrategyName: v1alpha1.InstallStrategyNameDeployment,
+				StrategySpec: v1alpha1.StrategyDetailsDeployment{
+					DeploymentSpecs: []v1alpha1.StrategyDeploymentSpec{{
+						Name:  deploy.Name,
+						Label: deploy.Labels,
+						Spec:  deploy.Spec,
+					}},
+					ClusterPermissions: []v1alpha1.StrategyDeploymentPermissions{{ServiceAccountName: sa.Name, Rules: clusterRole.Rules}},
+					Permissions:        []v1alpha1.StrategyDeploymentPermissions{{ServiceAccountName: sa.Name, Rules: leaderRole.Rules}},
+				},
+			},
+		},
+	}, nil
+}
+
+// ownedCRD describes crd's single served storage version, with a descriptor
+// for each top-level spec and status field taken from the schema.
+func ownedCRD(crd *apiextensionsv1.CustomResourceDefinition) (v1alpha1.CRDDescription, error) {
+	var v *apiextensionsv1.CustomResourceDefinitionVersion
+	for i := range crd.Spec.Versions {
+		if crd.Spec.Versions[i].Storage {
+			v = &crd.Spec.Versions[i]
+		}
+	}
+	if v == nil || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+		return v1alpha1.CRDDescription{}, fmt.Errorf("%s: no storage version with a schema", crdFile)
+	}
+	root := v.Schema.OpenAPIV3Schema
+	d := v1alpha1.CRDDescription{
+		Name:        crd.Name,
+		Version:     v.Name,
+		Kind:        crd.Spec.Names.Kind,
+		DisplayName: "Nested Containers",
+		Description: firstSentence(root.Description),
+	}
+	for _, f := range fields(root, "spec") {
+		d.SpecDescriptors = append(d.SpecDescriptors, v1alpha1.SpecDescriptor{
+			Path: f.name, DisplayName: f.displayName, Description: f.description, XDescriptors: f.x,
+		})
+	}
+	for _, f := range fields(root, "status") {
+		d.StatusDescriptors = append(d.StatusDescriptors, v1alpha1.StatusDescriptor{
+			Path: f.name, DisplayName: f.displayName, Description: f.description, XDescriptors: f.x,
+		})
+	}
+	return d, nil
+}
+
+type field struct {
+	name, displayName, description string
+	x                              []string
+}
+
+func fields(root *apiextensionsv1.JSONSchemaProps, section string) []field {
+	props := root.Properties[section].Properties
+	names := make([]string, 0, len(props))
+	for n := range props {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []field
+	for _, n := range names {
+		key := section + "." + n
+		dn := displayNames[key]
+		if dn == "" {
+			dn = n
+		}
+		out = append(out, field{name: n, displayName: dn, description: firstSentence(props[n].Description), x: xDescriptors[key]})
+	}
+	return out
+}
+
+// firstSentence returns s up to and including its first full stop, on one
+// line.
+func firstSentence(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+// readYAML decodes the first document of file into obj, strictly.
+func readYAML(file string, obj any) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	docs := bytes.Split(data, []byte("\n---"))
+	if err := yaml.UnmarshalStrict(docs[0], obj); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return nil
+}
+
+// marshalCSV renders csv as YAML without the empty status and null
+// creationTimestamps the Go types would otherwise add.
+func marshalCSV(csv *v1alpha1.ClusterServiceVersion) ([]byte, error) {
+	j, err := json.Marshal(csv)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(j, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "status")
+	prune(m)
+	return yaml.Marshal(m)
+}
+
+// prunable are the fields the Go types render as `{}` when unset; other
+// empty objects (emptyDir: {}) mean something and stay.
+var prunable = map[string]bool{"strategy": true, "resources": true, "status": true, "apiservicedefinitions": true}
+
+// prune drops null creationTimestamp fields and the empty prunable objects
+// from marshalled Kubernetes types.
+func prune(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			prune(e)
+			if e == nil && k == "creationTimestamp" {
+				delete(v, k)
+			}
+			if em, ok := e.(map[string]any); ok && len(em) == 0 && prunable[k] {
+				delete(v, k)
+			}
+		}
+	case []any:
+		for _, e := range v {
+			prune(e)
+		}
+	}
+}
+
+var bundleLabels = [][2]string{
+	{"operators.operatorframework.io.bundle.mediatype.v1", "registry+v1"},
+	{"operators.operatorframework.io.bundle.manifests.v1", "manifests/"},
+	{"operators.operatorframework.io.bundle.metadata.v1", "metadata/"},
+	{"operators.operatorframework.io.bundle.package.v1", packageName},
+	{"operators.operatorframework.io.bundle.channels.v1", channel},
+	{"operators.operatorframework.io.bundle.channel.default.v1", channel},
+	{"com.redhat.openshift.versions", openshiftVersions},
+}
+
+func annotationsYAML() []byte {
+	var b strings.Builder
+	b.WriteString("# Generated by hack/bundlegen; do not edit.\nannotations:\n")
+	for _, l := range bundleLabels {
+		fmt.Fprintf(&b, "  %s: %q\n", l[0], l[1])
+	}
+	return []byte(b.String())
+}
+
+func dockerfile() []byte {
+	var b strings.Builder
+	b.WriteString("# Generated by hack/bundlegen; do not edit.\nFROM scratch\n\n")
+	for _, l := range bundleLabels {
+		fmt.Fprintf(&b, "LABEL %s=%q\n", l[0], l[1])
+	}
+	b.WriteString("\nCOPY manifests /manifests/\nCOPY metadata /metadata/\n")
+	return []byte(b.String())
+}
