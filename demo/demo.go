@@ -19,10 +19,8 @@ import (
 	"github.com/go-logr/logr"
 	securityv1 "github.com/openshift/api/security/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -31,7 +29,6 @@ import (
 	"github.com/nested-workspaces/enabler/detect"
 	"github.com/nested-workspaces/enabler/localcluster"
 	"github.com/nested-workspaces/enabler/localcluster/dwo"
-	"github.com/nested-workspaces/enabler/manifests"
 	"github.com/nested-workspaces/enabler/operator"
 )
 
@@ -66,12 +63,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	p.step("Starting a local control plane (kube-apiserver %s + etcd %s)", localcluster.KubernetesVersion, localcluster.EtcdVersion)
-	crd, err := manifests.NestedContainersCRD()
-	if err != nil {
-		return err
-	}
-	cluster, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true,
-		CRDs: []*apiextensionsv1.CustomResourceDefinition{crd}, AddToScheme: []func(*runtime.Scheme) error{enablerv1alpha1.AddToScheme}})
+	cluster, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true, NestedContainers: true})
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,9 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/manifests"
 )
 
 // Versions of the control plane that hack/build-bins.sh builds. The cache
@@ -40,6 +43,9 @@ type Options struct {
 	OpenShift bool
 	// DevWorkspace installs the DevWorkspace Operator's CRDs.
 	DevWorkspace bool
+	// NestedContainers installs this project's CRD, as generated, and
+	// registers its types with the client scheme.
+	NestedContainers bool
 	// CRDs are installed in addition, e.g. the project's own.
 	CRDs []*apiextensionsv1.CustomResourceDefinition
 	// AddToScheme registers further types with the cluster's client scheme.
@@ -118,7 +124,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	scheme, err := NewScheme(opts.AddToScheme...)
+	addToScheme := opts.AddToScheme
+	if opts.NestedContainers {
+		addToScheme = append(addToScheme, enablerv1alpha1.AddToScheme)
+	}
+	scheme, err := NewScheme(addToScheme...)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +146,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 		crds = append(crds, dwCRDs...)
+	}
+	if opts.NestedContainers {
+		crd, err := manifests.NestedContainersCRD()
+		if err != nil {
+			return nil, err
+		}
+		crds = append(crds, crd)
 	}
 	crds = append(crds, opts.CRDs...)
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -19,7 +18,6 @@ import (
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/localcluster"
-	"github.com/nested-workspaces/enabler/manifests"
 )
 
 // cluster is the real API server the validation tests run against; nil
@@ -35,14 +33,8 @@ func run(m *testing.M) int {
 	if testing.Short() {
 		return m.Run()
 	}
-	crd, err := manifests.NestedContainersCRD()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	c, err := localcluster.Start(context.Background(), localcluster.Options{
-		CRDs:        []*apiextensionsv1.CustomResourceDefinition{crd},
-		AddToScheme: []func(*runtime.Scheme) error{enablerv1alpha1.AddToScheme},
+		NestedContainers: true,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -13,14 +13,11 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/localcluster"
-	"github.com/nested-workspaces/enabler/manifests"
 	"github.com/nested-workspaces/enabler/operator"
 )
 
@@ -51,12 +48,7 @@ func TestRunServesProbesMetricsAndLeaderElection(t *testing.T) {
 		t.Skip("starts a real control plane")
 	}
 	ctx := context.Background()
-	crd, err := manifests.NestedContainersCRD()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true,
-		CRDs: []*apiextensionsv1.CustomResourceDefinition{crd}, AddToScheme: []func(*runtime.Scheme) error{enablerv1alpha1.AddToScheme}})
+	c, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true, NestedContainers: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,15 +11,11 @@ import (
 	"os"
 	"testing"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/localcluster"
 	"github.com/nested-workspaces/enabler/localcluster/dwo"
-	"github.com/nested-workspaces/enabler/manifests"
 	"github.com/nested-workspaces/enabler/operator"
 )
 
@@ -49,13 +45,7 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	crd, err := manifests.NestedContainersCRD()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	c, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true,
-		CRDs: []*apiextensionsv1.CustomResourceDefinition{crd}, AddToScheme: []func(*runtime.Scheme) error{enablerv1alpha1.AddToScheme}})
+	c, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true, NestedContainers: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
