@@ -321,6 +321,42 @@ func TestOperatorLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("openshift_builtin_scc_is_used_when_present", func(t *testing.T) {
+		// OpenShift 4.20+ ships nested-container; with builtIn Auto the
+		// operator pins workspaces to it instead of creating its own.
+		builtIn := scc.NestedPodmanSCC(scc.BuiltInSCCName, 1000, []string{"SETUID", "SETGID"})
+		builtIn.Labels = nil
+		if err := env.cluster.Client.Create(ctx, builtIn); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := env.cluster.Client.Delete(ctx, builtIn); err != nil {
+				t.Error(err)
+			}
+		}()
+		setEnabled(t, true)
+		msg := waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+		if !strings.Contains(msg, scc.BuiltInSCCName) {
+			t.Errorf("Ready does not name the built-in SCC: %s", msg)
+		}
+		cfg := getDWOConfig(t)
+		if got, _, _ := unstructured.NestedString(cfg.Object, "config", "workspace", "podAnnotations", operator.RequiredSCCAnnotation); got != scc.BuiltInSCCName {
+			t.Errorf("required-scc = %q, want %s", got, scc.BuiltInSCCName)
+		}
+		if sccExists(t, enablerv1alpha1.DefaultSCCName) {
+			t.Errorf("operator created %s although OpenShift's %s is there", enablerv1alpha1.DefaultSCCName, scc.BuiltInSCCName)
+		}
+		sa := workspaceServiceAccount(t, userNS)
+		if !canI(t, "system:serviceaccount:"+userNS+":"+sa, userNS, "use", scc.BuiltInSCCName) {
+			t.Errorf("workspace service account may not use %s", scc.BuiltInSCCName)
+		}
+		setEnabled(t, false)
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
+		if !sccExists(t, scc.BuiltInSCCName) {
+			t.Errorf("toggle-off deleted OpenShift's own SCC")
+		}
+	})
+
 	assertInvariant(t)
 }
 
