@@ -40,7 +40,29 @@ func (r *Reconciler) applyGrants(ctx context.Context, sccName string) error {
 		return err
 	}
 	dwo := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: r.DWONamespace, Name: r.DWOServiceAccount}}
-	return scc.ApplyRBAC(ctx, r.Client, scc.UseClusterRoleBinding(DWOUseBindingName, role.Name, dwo))
+	if err := scc.ApplyRBAC(ctx, r.Client, scc.UseClusterRoleBinding(DWOUseBindingName, role.Name, dwo)); err != nil {
+		return err
+	}
+	return r.deleteStaleClusterRoles(ctx, role.Name)
+}
+
+// deleteStaleClusterRoles removes our use roles for SCCs no longer in use,
+// e.g. after switching to OpenShift's built-in SCC.
+func (r *Reconciler) deleteStaleClusterRoles(ctx context.Context, keep string) error {
+	crs := &rbacv1.ClusterRoleList{}
+	if err := r.Client.List(ctx, crs, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+		return fmt.Errorf("list our ClusterRoles: %w", err)
+	}
+	var errs []error
+	for i := range crs.Items {
+		if crs.Items[i].Name == keep {
+			continue
+		}
+		if err := client.IgnoreNotFound(r.Client.Delete(ctx, &crs.Items[i])); err != nil {
+			errs = append(errs, fmt.Errorf("delete ClusterRole %s: %w", crs.Items[i].Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // workspaceServiceAccounts groups DWO's per-workspace service accounts by
@@ -93,14 +115,8 @@ func (r *Reconciler) deleteGrants(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("delete ClusterRoleBinding %s: %w", crbs.Items[i].Name, err))
 		}
 	}
-	crs := &rbacv1.ClusterRoleList{}
-	if err := r.Client.List(ctx, crs, client.MatchingLabels(scc.ManagedLabels())); err != nil {
-		errs = append(errs, fmt.Errorf("list our ClusterRoles: %w", err))
-	}
-	for i := range crs.Items {
-		if err := client.IgnoreNotFound(r.Client.Delete(ctx, &crs.Items[i])); err != nil {
-			errs = append(errs, fmt.Errorf("delete ClusterRole %s: %w", crs.Items[i].Name, err))
-		}
+	if err := r.deleteStaleClusterRoles(ctx, ""); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
@@ -14,6 +15,9 @@ import (
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/detect"
 )
+
+// blockedRecheck is how often a blocked configuration is looked at again.
+const blockedRecheck = time.Minute
 
 // Finalizer lets the operator remove what it wrote when the
 // NestedContainers resource is deleted.
@@ -66,6 +70,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	if err := r.report(ctx, nc, report, plan, outcome, counts); err != nil {
 		return ctrl.Result{}, err
+	}
+	if len(outcome.blocking) > 0 {
+		// What blocks us (an admin's SCC, another manager's field) is not
+		// always watched: look again in a while.
+		return ctrl.Result{RequeueAfter: blockedRecheck}, outcome.retryError()
 	}
 	return ctrl.Result{}, outcome.retryError()
 }

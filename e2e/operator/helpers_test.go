@@ -178,3 +178,18 @@ func settled(t *testing.T, key client.ObjectKey, quiet time.Duration) *appsv1.De
 	t.Fatalf("Deployment %s kept changing for %s", key, waitTimeout)
 	return nil
 }
+
+// poke makes the operator reconcile without changing its input: an
+// annotation change on NestedContainers triggers a reconcile.
+func poke(t *testing.T) {
+	t.Helper()
+	nc := getNC(t)
+	patch := client.MergeFrom(nc.DeepCopy())
+	if nc.Annotations == nil {
+		nc.Annotations = map[string]string{}
+	}
+	nc.Annotations["test/poke"] = time.Now().Format(time.RFC3339Nano)
+	if err := env.cluster.Client.Patch(context.Background(), nc, patch); err != nil {
+		t.Fatal(err)
+	}
+}

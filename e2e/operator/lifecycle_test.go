@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -151,15 +152,7 @@ func TestOperatorLifecycle(t *testing.T) {
 		quietWrites(t)
 		before := env.requests.Snapshot()
 		totalBefore := env.requests.Total()
-		nc := getNC(t)
-		patch := client.MergeFrom(nc.DeepCopy())
-		if nc.Annotations == nil {
-			nc.Annotations = map[string]string{}
-		}
-		nc.Annotations["test/poke"] = time.Now().Format(time.RFC3339Nano)
-		if err := env.cluster.Client.Patch(ctx, nc, patch); err != nil {
-			t.Fatal(err)
-		}
+		poke(t)
 		time.Sleep(3 * time.Second)
 		if env.requests.Total() == totalBefore {
 			t.Fatalf("no reconcile ran after the poke: the operator made no request at all")
@@ -324,6 +317,11 @@ func TestOperatorLifecycle(t *testing.T) {
 	t.Run("openshift_builtin_scc_is_used_when_present", func(t *testing.T) {
 		// OpenShift 4.20+ ships nested-container; with builtIn Auto the
 		// operator pins workspaces to it instead of creating its own.
+		setEnabled(t, true)
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+		if !sccExists(t, enablerv1alpha1.DefaultSCCName) {
+			t.Fatalf("no %s SCC before the built-in one appears", enablerv1alpha1.DefaultSCCName)
+		}
 		builtIn := scc.NestedPodmanSCC(scc.BuiltInSCCName, 1000, []string{"SETUID", "SETGID"})
 		builtIn.Labels = nil
 		if err := env.cluster.Client.Create(ctx, builtIn); err != nil {
@@ -334,18 +332,36 @@ func TestOperatorLifecycle(t *testing.T) {
 				t.Error(err)
 			}
 		}()
-		setEnabled(t, true)
-		msg := waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
-		if !strings.Contains(msg, scc.BuiltInSCCName) {
-			t.Errorf("Ready does not name the built-in SCC: %s", msg)
-		}
+		poke(t)
+		eventually(t, "Ready names the built-in SCC", func() error {
+			c := meta.FindStatusCondition(getNC(t).Status.Conditions, enablerv1alpha1.ConditionReady)
+			if c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, scc.BuiltInSCCName) {
+				return errorf("Ready = %+v", c)
+			}
+			return nil
+		})
 		cfg := getDWOConfig(t)
 		if got, _, _ := unstructured.NestedString(cfg.Object, "config", "workspace", "podAnnotations", operator.RequiredSCCAnnotation); got != scc.BuiltInSCCName {
 			t.Errorf("required-scc = %q, want %s", got, scc.BuiltInSCCName)
 		}
-		if sccExists(t, enablerv1alpha1.DefaultSCCName) {
-			t.Errorf("operator created %s although OpenShift's %s is there", enablerv1alpha1.DefaultSCCName, scc.BuiltInSCCName)
-		}
+		// Our SCC goes once the operator's cache has seen it (it may have
+		// been created a moment before the built-in one appeared).
+		eventually(t, "our SCC removed in favour of the built-in one", func() error {
+			if sccExists(t, enablerv1alpha1.DefaultSCCName) {
+				return errorf("%s still there beside OpenShift's %s", enablerv1alpha1.DefaultSCCName, scc.BuiltInSCCName)
+			}
+			return nil
+		})
+		eventually(t, "only the built-in SCC's use role left", func() error {
+			roles := &rbacv1.ClusterRoleList{}
+			if err := env.cluster.Client.List(ctx, roles, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+				return err
+			}
+			if len(roles.Items) != 1 || roles.Items[0].Name != scc.UseClusterRoleName(scc.BuiltInSCCName) {
+				return errorf("our ClusterRoles = %d, want only %s", len(roles.Items), scc.UseClusterRoleName(scc.BuiltInSCCName))
+			}
+			return nil
+		})
 		sa := workspaceServiceAccount(t, userNS)
 		if !canI(t, "system:serviceaccount:"+userNS+":"+sa, userNS, "use", scc.BuiltInSCCName) {
 			t.Errorf("workspace service account may not use %s", scc.BuiltInSCCName)
