@@ -149,10 +149,21 @@ func (r *Reconciler) builtInSCC(ctx context.Context, nc *enablerv1alpha1.NestedC
 	return scc.PreferBuiltIn(ctx, r.APIReader, string(nc.Spec.SCC.BuiltIn), report.OpenShiftMinor())
 }
 
+// workspacePageSize bounds how many workspace Deployments are decoded at
+// once: the counts are read page by page rather than cached whole.
+const workspacePageSize = 500
+
 func (r *Reconciler) countWorkspaces(ctx context.Context, nestedWanted bool) (WorkspaceCounts, error) {
-	list := &appsv1.DeploymentList{}
-	if err := r.Client.List(ctx, list, client.HasLabels{WorkspaceIDLabel}); err != nil {
-		return WorkspaceCounts{}, fmt.Errorf("list workspace Deployments: %w", err)
+	var total WorkspaceCounts
+	cont := ""
+	for {
+		page := &appsv1.DeploymentList{}
+		if err := r.APIReader.List(ctx, page, client.HasLabels{WorkspaceIDLabel}, client.Limit(workspacePageSize), client.Continue(cont)); err != nil {
+			return WorkspaceCounts{}, fmt.Errorf("list workspace Deployments: %w", err)
+		}
+		total = total.Plus(CountWorkspaces(page.Items, nestedWanted))
+		if cont = page.Continue; cont == "" {
+			return total, nil
+		}
 	}
-	return CountWorkspaces(list.Items, nestedWanted), nil
 }

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nested-workspaces/enabler/scc"
@@ -68,7 +69,8 @@ func (r *Reconciler) deleteStaleClusterRoles(ctx context.Context, keep string) e
 // workspaceServiceAccounts groups DWO's per-workspace service accounts by
 // namespace, sorted, so the bindings come out the same every time.
 func (r *Reconciler) workspaceServiceAccounts(ctx context.Context) (map[string][]rbacv1.Subject, error) {
-	sas := &corev1.ServiceAccountList{}
+	sas := &metav1.PartialObjectMetadataList{}
+	sas.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ServiceAccountList"))
 	if err := r.Client.List(ctx, sas, client.HasLabels{WorkspaceIDLabel}); err != nil {
 		return nil, fmt.Errorf("list workspace service accounts: %w", err)
 	}

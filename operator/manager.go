@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -101,8 +102,8 @@ func NewManager(o Options) (ctrl.Manager, error) {
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		Cache: cache.Options{
 			ByObject: map[client.Object]cache.ByObject{
-				&appsv1.Deployment{}:                     {Label: workspaceSelector, Transform: keepPodTemplate},
-				&corev1.ServiceAccount{}:                 {Label: workspaceSelector},
+				&appsv1.Deployment{}:                     {Label: workspaceSelector, Transform: keepMetadata},
+				&corev1.ServiceAccount{}:                 {Label: workspaceSelector, Transform: keepMetadata},
 				&securityv1.SecurityContextConstraints{}: {Label: ours},
 				&rbacv1.ClusterRole{}:                    {Label: ours},
 				&rbacv1.ClusterRoleBinding{}:             {Label: ours},
@@ -159,8 +160,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("nestedcontainers").
 		For(&enablerv1alpha1.NestedContainers{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate))).
-		Watches(&appsv1.Deployment{}, toCluster, builder.WithPredicates(podTemplateChanged)).
-		Watches(&corev1.ServiceAccount{}, toCluster, builder.WithPredicates(createOrDelete)).
+		// Workspace Deployments and service accounts are cached as metadata
+		// only: a template change bumps the generation, and the counts are
+		// read page by page when a reconcile needs them.
+		WatchesMetadata(&appsv1.Deployment{}, toCluster, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesMetadata(&corev1.ServiceAccount{}, toCluster, builder.WithPredicates(createOrDelete)).
 		Watches(&securityv1.SecurityContextConstraints{}, toCluster).
 		Watches(&rbacv1.ClusterRole{}, toCluster).
 		Watches(&rbacv1.ClusterRoleBinding{}, toCluster).
@@ -185,33 +189,20 @@ var deletionPredicate = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bo
 
 var createOrDelete = predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }}
 
-var podTemplateChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-	o, n := e.ObjectOld.(*appsv1.Deployment), e.ObjectNew.(*appsv1.Deployment)
-	return !equality.Semantic.DeepEqual(o.Spec.Template, n.Spec.Template) || !equality.Semantic.DeepEqual(o.Spec.Replicas, n.Spec.Replicas)
-}}
-
 var runtimeHandlersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 	o, n := e.ObjectOld.(*corev1.Node), e.ObjectNew.(*corev1.Node)
 	return !equality.Semantic.DeepEqual(o.Status.RuntimeHandlers, n.Status.RuntimeHandlers)
 }}
 
-// keepPodTemplate drops what the operator never reads from a workspace
-// Deployment, so 5,000 workspaces stay cheap to cache.
-func keepPodTemplate(obj any) (any, error) {
-	d, ok := obj.(*appsv1.Deployment)
-	if !ok {
-		return obj, nil
+// keepMetadata trims the metadata-only objects cached for workspace
+// Deployments and service accounts to what the operator reads.
+func keepMetadata(obj any) (any, error) {
+	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		m.ManagedFields = nil
+		m.Annotations = nil
+		m.OwnerReferences = nil
 	}
-	d.ManagedFields = nil
-	d.Annotations = nil
-	d.Status = appsv1.DeploymentStatus{}
-	for i := range d.Spec.Template.Spec.Containers {
-		c := &d.Spec.Template.Spec.Containers[i]
-		c.Env, c.VolumeMounts, c.Ports, c.Command, c.Args = nil, nil, nil, nil, nil
-	}
-	d.Spec.Template.Spec.InitContainers = nil
-	d.Spec.Template.Spec.Volumes = nil
-	return d, nil
+	return obj, nil
 }
 
 func keepRuntimeHandlers(obj any) (any, error) {

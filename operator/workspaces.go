@@ -15,6 +15,11 @@ type WorkspaceCounts struct {
 	Total, Nested, PendingRestart int32
 }
 
+// Plus adds two counts.
+func (c WorkspaceCounts) Plus(o WorkspaceCounts) WorkspaceCounts {
+	return WorkspaceCounts{Total: c.Total + o.Total, Nested: c.Nested + o.Nested, PendingRestart: c.PendingRestart + o.PendingRestart}
+}
+
 // IsNested reports whether a pod template runs nested-capable: its own user
 // namespace, /proc unmasked and SETUID/SETGID in every container.
 func IsNested(t *corev1.PodTemplateSpec) bool {

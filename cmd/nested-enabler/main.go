@@ -85,6 +85,12 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
 		}
+		if cfg.QPS == 0 {
+			// As controller-runtime's own loader does: no client-side rate
+			// limit (the API server's priority and fairness applies), so
+			// that granting 1,000 namespaces does not take minutes.
+			cfg.QPS = -1
+		}
 		return cfg, nil
 	}
 	cfg, err := ctrlconfig.GetConfig()
