@@ -31,7 +31,8 @@ import (
 // without permissions, all on one real control plane.
 func TestDetectOpenShift(t *testing.T) {
 	ctx := context.Background()
-	c := startCluster(t, localcluster.Options{OpenShift: true, DevWorkspace: true})
+	skipShort(t)
+	c := localcluster.StartForTest(t, localcluster.Options{OpenShift: true, DevWorkspace: true})
 	bin := buildCLI(t)
 
 	const (
@@ -253,7 +254,8 @@ func TestDetectOpenShift(t *testing.T) {
 
 func TestDetectKubernetes(t *testing.T) {
 	ctx := context.Background()
-	c := startCluster(t, localcluster.Options{})
+	skipShort(t)
+	c := localcluster.StartForTest(t, localcluster.Options{})
 	bin := buildCLI(t)
 	if err := c.Simulate(ctx, localcluster.Kubernetes); err != nil {
 		t.Fatal(err)
@@ -286,21 +288,6 @@ func TestDetectUnreachableCluster(t *testing.T) {
 	runCLI(t, bin, "detect", "--kubeconfig", kubeconfig).expect(t, 2, "cannot read the cluster at https://127.0.0.1:1", "connection refused")
 	runCLI(t, bin, "detect", "--kubeconfig", filepath.Join(t.TempDir(), "absent")).expect(t, 2, "load kubeconfig")
 	runCLI(t, bin, "detect", "--kubeconfig", kubeconfig, "-o", "yaml").expect(t, 2, `--output "yaml": use table or json`)
-}
-
-func startCluster(t *testing.T, opts localcluster.Options) *localcluster.Cluster {
-	t.Helper()
-	skipShort(t)
-	c, err := localcluster.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	return c
 }
 
 func skipShort(t *testing.T) {

@@ -15,26 +15,9 @@ import (
 	"github.com/nested-workspaces/enabler/localcluster"
 )
 
-func startCluster(t *testing.T, opts localcluster.Options) *localcluster.Cluster {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a real control plane")
-	}
-	c, err := localcluster.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	return c
-}
-
 func TestSimulateWritesWhatARealClusterHas(t *testing.T) {
 	ctx := context.Background()
-	c := startCluster(t, localcluster.Options{OpenShift: true, DevWorkspace: true})
+	c := localcluster.StartForTest(t, localcluster.Options{OpenShift: true, DevWorkspace: true})
 	for _, s := range localcluster.Scenarios() {
 		if !s.OpenShift {
 			continue
@@ -91,7 +74,7 @@ func TestSimulateWritesWhatARealClusterHas(t *testing.T) {
 // The API server must accept exactly the pod shape nested workspaces need.
 func TestAPIServerPodAdmission(t *testing.T) {
 	ctx := context.Background()
-	c := startCluster(t, localcluster.Options{})
+	c := localcluster.StartForTest(t, localcluster.Options{})
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "admission"}}
 	if err := c.Client.Create(ctx, ns); err != nil {
 		t.Fatal(err)

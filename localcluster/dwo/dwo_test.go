@@ -16,15 +16,8 @@ import (
 // on OpenShift does: its defaults drop all capabilities and forbid privilege
 // escalation, and without configuration there is no pod user namespace.
 func TestControllerRendersWorkspaceDeployment(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real control plane")
-	}
 	ctx := context.Background()
-	c, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
+	c := localcluster.StartForTest(t, localcluster.Options{OpenShift: true, DevWorkspace: true})
 	if err := c.Simulate(ctx, localcluster.OCP420); err != nil {
 		t.Fatal(err)
 	}
