@@ -111,7 +111,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	if o.Keep {
-		p.step("Left running. Try:\n\n    export KUBECONFIG=%s\n    %s get nestedcontainers,scc,devworkspaces -A\n\nPress Ctrl-C to stop.",
+		p.step("Left running. Try:\n\n    export KUBECONFIG=%s\n    %s get nestedcontainers,securitycontextconstraints,devworkspaces -A\n\nPress Ctrl-C to stop.",
 			cluster.KubeconfigPath, filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"))
 		<-ctx.Done()
 		return nil
