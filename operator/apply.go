@@ -77,6 +77,7 @@ func (r *Reconciler) applyDWOConfig(ctx context.Context, p Plan, o *outcome) {
 					"remove that field or hand it over, then this operator applies it: %v", r.DWONamespace, DWOConfigName, err))
 		case meta.IsNoMatchError(err):
 			o.block(enablerv1alpha1.ReasonDevWorkspaceMissing, "DevWorkspaceOperatorConfig is not served: install the DevWorkspace Operator (or Dev Spaces) first")
+			return
 		case err != nil:
 			o.fail(fmt.Errorf("apply DevWorkspaceOperatorConfig %s/%s: %w", r.DWONamespace, DWOConfigName, err))
 		}
