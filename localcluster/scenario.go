@@ -10,6 +10,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -219,23 +220,28 @@ func (c *Cluster) shapeSCCCRD(ctx context.Context, withUserNamespaceLevel bool) 
 }
 
 func waitForCRDEstablished(ctx context.Context, cl client.Client, name string) error {
-	// Schema changes take effect asynchronously; a short settle after the
-	// Established condition is observed keeps callers from racing it.
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
 		if err := cl.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
-			return err
+			return false, err
 		}
 		for _, cond := range crd.Status.Conditions {
 			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-				time.Sleep(2 * time.Second)
-				return nil
+				return true, nil
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
+		return false, nil
+	})
+	if wait.Interrupted(err) && ctx.Err() == nil {
+		return fmt.Errorf("CRD %s not established after 30s", name)
 	}
-	return fmt.Errorf("CRD %s not established after 30s", name)
+	if err != nil {
+		return err
+	}
+	// Schema changes take effect asynchronously; a short settle after the
+	// Established condition is observed keeps callers from racing it.
+	time.Sleep(2 * time.Second)
+	return nil
 }
 
 // NodeLabel marks nodes created by SetNodes.
@@ -275,12 +281,13 @@ func (c *Cluster) SetNodes(ctx context.Context, withUserNS, without int) error {
 
 // createFresh creates obj, waiting out a deletion of the same name.
 func createFresh(ctx context.Context, cl client.Client, obj client.Object) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := cl.Create(ctx, obj)
-		if err == nil || !apierrors.IsAlreadyExists(err) || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
+	var err error
+	pollErr := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		err = cl.Create(ctx, obj)
+		return err == nil || !apierrors.IsAlreadyExists(err), nil
+	})
+	if pollErr != nil && !wait.Interrupted(pollErr) {
+		return pollErr
 	}
+	return err
 }

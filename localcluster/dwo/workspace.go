@@ -10,6 +10,7 @@ import (
 	"github.com/devfile/devworkspace-operator/pkg/constants"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -45,29 +46,29 @@ func boolPtr(b bool) *bool { return &b }
 
 // WaitForDeployment waits until DWO has rendered the workspace's Deployment.
 func WaitForDeployment(ctx context.Context, c client.Client, ws *dwv2.DevWorkspace, timeout time.Duration) (*appsv1.Deployment, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		cur := &dwv2.DevWorkspace{}
+	var dep *appsv1.Deployment
+	cur := &dwv2.DevWorkspace{}
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(ws), cur); err != nil {
-			return nil, fmt.Errorf("get DevWorkspace: %w", err)
+			return false, fmt.Errorf("get DevWorkspace: %w", err)
 		}
-		if id := cur.Status.DevWorkspaceId; id != "" {
-			list := &appsv1.DeploymentList{}
-			if err := c.List(ctx, list, client.InNamespace(ws.Namespace), client.MatchingLabels{constants.DevWorkspaceIDLabel: id}); err != nil {
-				return nil, fmt.Errorf("list workspace Deployments: %w", err)
-			}
-			if len(list.Items) > 0 {
-				return &list.Items[0], nil
-			}
+		id := cur.Status.DevWorkspaceId
+		if id == "" {
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("DevWorkspace %s/%s has no Deployment after %s: phase %q, message %q",
-				ws.Namespace, ws.Name, timeout, cur.Status.Phase, cur.Status.Message)
+		list := &appsv1.DeploymentList{}
+		if err := c.List(ctx, list, client.InNamespace(ws.Namespace), client.MatchingLabels{constants.DevWorkspaceIDLabel: id}); err != nil {
+			return false, fmt.Errorf("list workspace Deployments: %w", err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+		if len(list.Items) == 0 {
+			return false, nil
 		}
+		dep = &list.Items[0]
+		return true, nil
+	})
+	if wait.Interrupted(err) && ctx.Err() == nil {
+		return nil, fmt.Errorf("DevWorkspace %s/%s has no Deployment after %s: phase %q, message %q",
+			ws.Namespace, ws.Name, timeout, cur.Status.Phase, cur.Status.Message)
 	}
+	return dep, err
 }
