@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -50,20 +51,7 @@ func (r *Reconciler) applyGrants(ctx context.Context, sccName string) error {
 // deleteStaleClusterRoles removes our use roles for SCCs no longer in use,
 // e.g. after switching to OpenShift's built-in SCC.
 func (r *Reconciler) deleteStaleClusterRoles(ctx context.Context, keep string) error {
-	crs := &rbacv1.ClusterRoleList{}
-	if err := r.Client.List(ctx, crs, client.MatchingLabels(scc.ManagedLabels())); err != nil {
-		return fmt.Errorf("list our ClusterRoles: %w", err)
-	}
-	var errs []error
-	for i := range crs.Items {
-		if crs.Items[i].Name == keep {
-			continue
-		}
-		if err := client.IgnoreNotFound(r.Client.Delete(ctx, &crs.Items[i])); err != nil {
-			errs = append(errs, fmt.Errorf("delete ClusterRole %s: %w", crs.Items[i].Name, err))
-		}
-	}
-	return errors.Join(errs...)
+	return r.deleteOurs(ctx, "ClusterRole", &rbacv1.ClusterRoleList{}, func(o client.Object) bool { return o.GetName() == keep })
 }
 
 // workspaceServiceAccounts groups DWO's per-workspace service accounts by
@@ -85,40 +73,41 @@ func (r *Reconciler) workspaceServiceAccounts(ctx context.Context) (map[string][
 }
 
 func (r *Reconciler) deleteStaleRoleBindings(ctx context.Context, keep map[string][]rbacv1.Subject) error {
-	list := &rbacv1.RoleBindingList{}
-	if err := r.Client.List(ctx, list, client.MatchingLabels(scc.ManagedLabels())); err != nil {
-		return fmt.Errorf("list our RoleBindings: %w", err)
-	}
-	var errs []error
-	for i := range list.Items {
-		rb := &list.Items[i]
-		if _, ok := keep[rb.Namespace]; ok && rb.Name == UseBindingName {
-			continue
-		}
-		if err := client.IgnoreNotFound(r.Client.Delete(ctx, rb)); err != nil {
-			errs = append(errs, fmt.Errorf("delete RoleBinding %s/%s: %w", rb.Namespace, rb.Name, err))
-		}
-	}
-	return errors.Join(errs...)
+	return r.deleteOurs(ctx, "RoleBinding", &rbacv1.RoleBindingList{}, func(o client.Object) bool {
+		_, ok := keep[o.GetNamespace()]
+		return ok && o.GetName() == UseBindingName
+	})
 }
 
 // deleteGrants removes every binding and role we created.
 func (r *Reconciler) deleteGrants(ctx context.Context) error {
+	none := func(client.Object) bool { return false }
+	return errors.Join(
+		r.deleteOurs(ctx, "RoleBinding", &rbacv1.RoleBindingList{}, none),
+		r.deleteOurs(ctx, "ClusterRoleBinding", &rbacv1.ClusterRoleBindingList{}, none),
+		r.deleteOurs(ctx, "ClusterRole", &rbacv1.ClusterRoleList{}, none),
+	)
+}
+
+// deleteOurs deletes the objects of kind (listed into list) that carry our
+// label, but those keep accepts.
+func (r *Reconciler) deleteOurs(ctx context.Context, kind string, list client.ObjectList, keep func(client.Object) bool) error {
+	if err := r.Client.List(ctx, list, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+		return fmt.Errorf("list our %ss: %w", kind, err)
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return err
+	}
 	var errs []error
-	if err := r.deleteStaleRoleBindings(ctx, nil); err != nil {
-		errs = append(errs, err)
-	}
-	crbs := &rbacv1.ClusterRoleBindingList{}
-	if err := r.Client.List(ctx, crbs, client.MatchingLabels(scc.ManagedLabels())); err != nil {
-		errs = append(errs, fmt.Errorf("list our ClusterRoleBindings: %w", err))
-	}
-	for i := range crbs.Items {
-		if err := client.IgnoreNotFound(r.Client.Delete(ctx, &crbs.Items[i])); err != nil {
-			errs = append(errs, fmt.Errorf("delete ClusterRoleBinding %s: %w", crbs.Items[i].Name, err))
+	for _, item := range items {
+		obj, ok := item.(client.Object)
+		if !ok || keep(obj) {
+			continue
 		}
-	}
-	if err := r.deleteStaleClusterRoles(ctx, ""); err != nil {
-		errs = append(errs, err)
+		if err := client.IgnoreNotFound(r.Client.Delete(ctx, obj)); err != nil {
+			errs = append(errs, fmt.Errorf("delete %s %s: %w", kind, client.ObjectKeyFromObject(obj), err))
+		}
 	}
 	return errors.Join(errs...)
 }
