@@ -81,25 +81,42 @@ func emptyDWOConfig(namespace string) *unstructured.Unstructured {
 // dwoConfigInStep reports whether current already carries the desired
 // values under our field manager, so that applying would change nothing.
 func dwoConfigInStep(current, desired *unstructured.Unstructured) bool {
-	if current == nil || !managedBy(current, FieldManager) {
-		return false
-	}
+	return current != nil && managedBy(current, FieldManager) && len(differingFields(current, desired, true)) == 0
+}
+
+// fieldValue is one of our fields as cfg has it.
+type fieldValue struct{ field, value string }
+
+// differingFields lists our fields (paths under config.workspace, then
+// pod annotations by key) whose value in cfg is not the desired one. A field
+// cfg does not set counts only when absentDiffers.
+func differingFields(cfg, desired *unstructured.Unstructured, absentDiffers bool) []fieldValue {
+	var out []fieldValue
 	for _, p := range ourConfigPaths {
 		path := append([]string{"config", "workspace"}, p...)
+		got, found, _ := unstructured.NestedFieldNoCopy(cfg.Object, path...)
+		if !found && !absentDiffers {
+			continue
+		}
 		want, _, _ := unstructured.NestedFieldNoCopy(desired.Object, path...)
-		got, _, _ := unstructured.NestedFieldNoCopy(current.Object, path...)
 		if !reflect.DeepEqual(normaliseJSON(want), normaliseJSON(got)) {
-			return false
+			out = append(out, fieldValue{strings.Join(p, "."), fmt.Sprint(got)})
 		}
 	}
+	gotAnn, _, _ := unstructured.NestedStringMap(cfg.Object, "config", "workspace", "podAnnotations")
 	wantAnn, _, _ := unstructured.NestedStringMap(desired.Object, "config", "workspace", "podAnnotations")
-	gotAnn, _, _ := unstructured.NestedStringMap(current.Object, "config", "workspace", "podAnnotations")
-	for k, v := range wantAnn {
-		if gotAnn[k] != v {
-			return false
+	keys := make([]string, 0, len(wantAnn))
+	for k := range wantAnn {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v, ok := gotAnn[k]
+		if (ok || absentDiffers) && v != wantAnn[k] {
+			out = append(out, fieldValue{"podAnnotations." + k, v})
 		}
 	}
-	return true
+	return out
 }
 
 func managedBy(obj *unstructured.Unstructured, manager string) bool {
@@ -143,30 +160,8 @@ func FindConfigOverrides(configs []unstructured.Unstructured, globalNamespace st
 		if cfg.GetName() == DWOConfigName && cfg.GetNamespace() == globalNamespace {
 			continue
 		}
-		for _, p := range ourConfigPaths {
-			path := append([]string{"config", "workspace"}, p...)
-			got, found, _ := unstructured.NestedFieldNoCopy(cfg.Object, path...)
-			if !found {
-				continue
-			}
-			want, _, _ := unstructured.NestedFieldNoCopy(desired.Object, path...)
-			if !reflect.DeepEqual(normaliseJSON(want), normaliseJSON(got)) {
-				out = append(out, ConfigOverride{Namespace: cfg.GetNamespace(), Name: cfg.GetName(),
-					Field: strings.Join(p, "."), Value: fmt.Sprint(got)})
-			}
-		}
-		gotAnn, _, _ := unstructured.NestedStringMap(cfg.Object, "config", "workspace", "podAnnotations")
-		wantAnn, _, _ := unstructured.NestedStringMap(desired.Object, "config", "workspace", "podAnnotations")
-		keys := make([]string, 0, len(wantAnn))
-		for k := range wantAnn {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if v, ok := gotAnn[k]; ok && v != wantAnn[k] {
-				out = append(out, ConfigOverride{Namespace: cfg.GetNamespace(), Name: cfg.GetName(),
-					Field: "podAnnotations." + k, Value: v})
-			}
+		for _, d := range differingFields(cfg, desired, false) {
+			out = append(out, ConfigOverride{Namespace: cfg.GetNamespace(), Name: cfg.GetName(), Field: d.field, Value: d.value})
 		}
 	}
 	return out
