@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	securityv1 "github.com/openshift/api/security/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -94,18 +93,4 @@ func ourCachedClient(t *testing.T) client.Client {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// eventually polls cond until it returns nil, for caches to catch up.
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s: %v", what, err)
 }

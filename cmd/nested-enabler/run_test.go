@@ -72,7 +72,7 @@ func TestRunServesProbesMetricsAndLeaderElection(t *testing.T) {
 
 	waitHTTP(t, "http://"+probeAddr+"/healthz", "ok")
 	waitHTTP(t, "http://"+probeAddr+"/readyz", "ok")
-	eventually(t, "leader election Lease held", func() error {
+	localcluster.Eventually(t, 60*time.Second, "leader election Lease held", func() error {
 		lease := &coordinationv1.Lease{}
 		if err := c.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: operator.LeaderElectionID}, lease); err != nil {
 			return err
@@ -103,7 +103,7 @@ func TestRunServesProbesMetricsAndLeaderElection(t *testing.T) {
 
 func waitHTTP(t *testing.T, url, want string) {
 	t.Helper()
-	eventually(t, url+" contains "+want, func() error {
+	localcluster.Eventually(t, 60*time.Second, url+" contains "+want, func() error {
 		code, body, err := get(url)
 		if err != nil {
 			return err
@@ -113,17 +113,4 @@ func waitHTTP(t *testing.T, url, want string) {
 		}
 		return nil
 	})
-}
-
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Fatalf("%s: %v", what, err)
 }

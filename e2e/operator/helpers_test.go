@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/localcluster"
 	"github.com/nested-workspaces/enabler/localcluster/dwo"
 	"github.com/nested-workspaces/enabler/operator"
 )
@@ -28,20 +29,6 @@ func requireE2E(t *testing.T) {
 	if env.cluster == nil {
 		t.Skip("operator e2e needs the real control plane (not run with -short)")
 	}
-}
-
-// eventually polls cond until it returns nil or the timeout passes.
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%s: not true after %s: %v", what, waitTimeout, err)
 }
 
 func getNC(t *testing.T) *enablerv1alpha1.NestedContainers {
@@ -81,7 +68,7 @@ func setEnabled(t *testing.T, enabled bool) {
 func waitCondition(t *testing.T, condType string, status metav1.ConditionStatus, reason string) string {
 	t.Helper()
 	var msg string
-	eventually(t, fmt.Sprintf("%s=%s (%s)", condType, status, reason), func() error {
+	localcluster.Eventually(t, waitTimeout, fmt.Sprintf("%s=%s (%s)", condType, status, reason), func() error {
 		nc := getNC(t)
 		c := meta.FindStatusCondition(nc.Status.Conditions, condType)
 		if c == nil {

@@ -119,7 +119,7 @@ func TestOperatorLifecycle(t *testing.T) {
 
 		// The workspace started before the toggle is nested once DWO next
 		// renders it, and counted as pending a restart until then.
-		eventually(t, "status counts the workspaces", func() error {
+		localcluster.Eventually(t, waitTimeout, "status counts the workspaces", func() error {
 			w := getNC(t).Status.Workspaces
 			if w.Total != 2 || w.Nested < 1 || w.Nested+w.PendingRestart != w.Total {
 				return errorf("workspaces = %+v, want total 2, at least 1 nested, the rest pending a restart", w)
@@ -213,7 +213,7 @@ func TestOperatorLifecycle(t *testing.T) {
 	t.Run("toggle_off_removes_only_ours", func(t *testing.T) {
 		setEnabled(t, false)
 		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
-		eventually(t, "our DWOC fields removed", func() error {
+		localcluster.Eventually(t, waitTimeout, "our DWOC fields removed", func() error {
 			cfg := getDWOConfig(t)
 			ws, _, _ := unstructured.NestedMap(cfg.Object, "config", "workspace")
 			for _, f := range []string{"hostUsers", "containerSecurityContext", "podAnnotations"} {
@@ -226,7 +226,7 @@ func TestOperatorLifecycle(t *testing.T) {
 			}
 			return nil
 		})
-		eventually(t, "SCC and bindings removed", func() error {
+		localcluster.Eventually(t, waitTimeout, "SCC and bindings removed", func() error {
 			if sccExists(t, enablerv1alpha1.DefaultSCCName) {
 				return errorf("SCC still there")
 			}
@@ -333,7 +333,7 @@ func TestOperatorLifecycle(t *testing.T) {
 			}
 		}()
 		poke(t)
-		eventually(t, "Ready names the built-in SCC", func() error {
+		localcluster.Eventually(t, waitTimeout, "Ready names the built-in SCC", func() error {
 			c := meta.FindStatusCondition(getNC(t).Status.Conditions, enablerv1alpha1.ConditionReady)
 			if c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, scc.BuiltInSCCName) {
 				return errorf("Ready = %+v", c)
@@ -346,13 +346,13 @@ func TestOperatorLifecycle(t *testing.T) {
 		}
 		// Our SCC goes once the operator's cache has seen it (it may have
 		// been created a moment before the built-in one appeared).
-		eventually(t, "our SCC removed in favour of the built-in one", func() error {
+		localcluster.Eventually(t, waitTimeout, "our SCC removed in favour of the built-in one", func() error {
 			if sccExists(t, enablerv1alpha1.DefaultSCCName) {
 				return errorf("%s still there beside OpenShift's %s", enablerv1alpha1.DefaultSCCName, scc.BuiltInSCCName)
 			}
 			return nil
 		})
-		eventually(t, "only the built-in SCC's use role left", func() error {
+		localcluster.Eventually(t, waitTimeout, "only the built-in SCC's use role left", func() error {
 			roles := &rbacv1.ClusterRoleList{}
 			if err := env.cluster.Client.List(ctx, roles, client.MatchingLabels(scc.ManagedLabels())); err != nil {
 				return err
