@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Builds the test control plane (kube-apiserver, kube-controller-manager,
-# kubectl, etcd) from the Go module proxy into a cache directory outside the
-# clone, keyed by versions. Prints the directory (for KUBEBUILDER_ASSETS) as
+# kube-scheduler, kubectl, etcd), kwok, and the simulated OpenShift admission
+# (hack/openshift-admission) from the Go module proxy into a cache directory
+# outside the clone, keyed by versions (and, for openshift-admission, by a
+# hash of its source). Prints the directory (for KUBEBUILDER_ASSETS) as
 # its last line on stdout; progress goes to stderr. Skips work when cached.
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-1.33.13}"
 ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
+KWOK_VERSION="${KWOK_VERSION:-0.8.0}"
 CACHE_ROOT="${NESTED_BINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nested-workspaces/k8s-bins}"
 OUT="$CACHE_ROOT/k8s-v${K8S_VERSION}_etcd-v${ETCD_VERSION}"
-BINS=(kube-apiserver kube-controller-manager kubectl etcd)
+BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok openshift-admission)
+here="$(cd "$(dirname "$0")" && pwd)"
+admission_src="$here/openshift-admission"
+admission_sum="$(cd "$admission_src" && cat go.mod go.sum *.go | sha256sum | cut -c1-16)"
 
 say() { printf '[bins] %s\n' "$*" >&2; }
 
@@ -19,6 +25,10 @@ if [[ "${1:-}" == "--print-dir" ]]; then echo "$OUT"; exit 0; fi
 
 missing=()
 for b in "${BINS[@]}"; do [[ -x "$OUT/$b" ]] || missing+=("$b"); done
+# openshift-admission is this project's own source: rebuilt when it changes.
+if [[ -x "$OUT/openshift-admission" && "$(cat "$OUT/openshift-admission.src" 2>/dev/null)" != "$admission_sum" ]]; then
+  missing+=(openshift-admission)
+fi
 if [[ ${#missing[@]} -eq 0 ]]; then
   say "cached in $OUT"
   echo "$OUT"
@@ -32,7 +42,7 @@ export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
 
 need() { local b; for b in "${missing[@]}"; do [[ "$b" == "$1" ]] && return 0; done; return 1; }
 
-if need kube-apiserver || need kube-controller-manager || need kubectl; then
+if need kube-apiserver || need kube-controller-manager || need kube-scheduler || need kubectl; then
   say "building Kubernetes v${K8S_VERSION} binaries from the module proxy (cold: ~6 min on 2 cores)"
   mod="$work/k8s"; mkdir -p "$mod"
   gomod_file="$(cd "$mod" && go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
@@ -56,6 +66,7 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
@@ -65,7 +76,7 @@ GO
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $pkg.gitVersion=v${K8S_VERSION} -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor}"
   done
-  for b in kube-apiserver kube-controller-manager kubectl; do
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     need "$b" || continue
     say "go build $b ..."
     start=$SECONDS
@@ -98,6 +109,36 @@ GO
   (cd "$mod" && go mod tidy >/dev/null 2>&1 && go build -trimpath -ldflags "-s -w" -o "$OUT/etcd.tmp" .)
   mv "$OUT/etcd.tmp" "$OUT/etcd"
   say "built etcd in $((SECONDS - start))s"
+fi
+
+if need kwok; then
+  say "building kwok v${KWOK_VERSION} from the module proxy (~1 min)"
+  mod="$work/kwok"; mkdir -p "$mod"
+  cat > "$mod/go.mod" <<GOMOD
+module nested-workspaces.local/kwokbin
+go 1.24
+require sigs.k8s.io/kwok v${KWOK_VERSION}
+GOMOD
+  cat > "$mod/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import _ "sigs.k8s.io/kwok/cmd/kwok"
+GO
+  start=$SECONDS
+  (cd "$mod" && go mod tidy >/dev/null 2>&1 && go build -trimpath -ldflags "-s -w" -o "$OUT/kwok.tmp" sigs.k8s.io/kwok/cmd/kwok)
+  mv "$OUT/kwok.tmp" "$OUT/kwok"
+  say "built kwok in $((SECONDS - start))s"
+fi
+
+if need openshift-admission; then
+  say "building openshift-admission (OpenShift's SCC admission, apiserver-library-go; cold: ~3 min)"
+  start=$SECONDS
+  (cd "$admission_src" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "-s -w" -o "$OUT/openshift-admission.tmp" .)
+  mv "$OUT/openshift-admission.tmp" "$OUT/openshift-admission"
+  echo "$admission_sum" > "$OUT/openshift-admission.src"
+  say "built openshift-admission in $((SECONDS - start))s"
 fi
 
 say "control plane binaries ready in $OUT"

@@ -23,6 +23,10 @@ import (
 	"github.com/nested-workspaces/enabler/manifests"
 )
 
+// harnessBinaries are what hack/build-bins.sh builds into the assets
+// directory.
+var harnessBinaries = []string{"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok", "openshift-admission"}
+
 // Versions of the control plane that hack/build-bins.sh builds. The cache
 // directory name must match the script's.
 const (
@@ -39,8 +43,16 @@ const apiServerFeatureGates = "UserNamespacesSupport=true,UserNamespacesPodSecur
 type Options struct {
 	// OpenShift installs the SecurityContextConstraints, ClusterVersion and
 	// FeatureGate CRDs, which makes config.openshift.io served: the cluster is
-	// then taken for OpenShift by detection. Pick the release with Simulate.
+	// then taken for OpenShift by detection. It also puts OpenShift's own SCC
+	// admission in front of every pod and gives namespaces their UID range
+	// and SELinux level (hack/openshift-admission). Pick the release, and with
+	// it the default SCCs, with Simulate.
 	OpenShift bool
+	// Workloads runs kube-controller-manager, kube-scheduler and kwok, so
+	// that Deployments become pods that are admitted and reported Running on
+	// the simulated nodes. Pods then get their service account as on a real
+	// cluster (the ServiceAccount admission plugin is on).
+	Workloads bool
 	// DevWorkspace installs the DevWorkspace Operator's CRDs.
 	DevWorkspace bool
 	// NestedContainers installs this project's CRD, as generated, and
@@ -63,8 +75,9 @@ type Cluster struct {
 	// KubeconfigPath is a kubeconfig file for kubectl and for the CLIs.
 	KubeconfigPath string
 
-	env *envtest.Environment
-	dir string
+	env       *envtest.Environment
+	dir       string
+	processes []*process
 }
 
 // NewScheme returns a scheme with the Kubernetes, OpenShift (config,
@@ -109,7 +122,7 @@ func assetsDir(opt string) (string, error) {
 	if dir == "" {
 		dir = DefaultAssetsDir()
 	}
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
+	for _, bin := range harnessBinaries {
 		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
 			return "", fmt.Errorf("control plane binary %s not found in %s: run `make bins` (builds them from the Go module proxy, ~6 min the first time)", bin, dir)
 		}
@@ -164,20 +177,27 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}
-	env.ControlPlane.GetAPIServer().Configure().Append("feature-gates", apiServerFeatureGates)
+	apiServer := env.ControlPlane.GetAPIServer().Configure()
+	apiServer.Append("feature-gates", apiServerFeatureGates)
+	if opts.Workloads {
+		// envtest turns the ServiceAccount admission plugin off because
+		// nothing creates service accounts there; here the controller
+		// manager does.
+		apiServer.Disable("disable-admission-plugins")
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("start local control plane from %s: %w", assets, err)
 	}
 	c := &Cluster{Config: cfg, Scheme: scheme, env: env}
-	if err := c.finishStart(); err != nil {
+	if err := c.finishStart(ctx, assets, opts); err != nil {
 		_ = c.Stop()
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Cluster) finishStart() error {
+func (c *Cluster) finishStart(ctx context.Context, assets string, opts Options) error {
 	cl, err := client.New(c.Config, client.Options{Scheme: c.Scheme})
 	if err != nil {
 		return fmt.Errorf("client for local control plane: %w", err)
@@ -191,12 +211,25 @@ func (c *Cluster) finishStart() error {
 	if err := os.WriteFile(c.KubeconfigPath, c.env.KubeConfig, 0o600); err != nil {
 		return fmt.Errorf("write kubeconfig: %w", err)
 	}
+	if opts.OpenShift {
+		if err := c.startOpenShiftAdmission(ctx, assets); err != nil {
+			return err
+		}
+	}
+	if opts.Workloads {
+		if err := c.startWorkloads(ctx, assets); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 // Stop stops the control plane and removes its files.
 func (c *Cluster) Stop() error {
 	var errs []string
+	if err := stopAll(c.processes...); err != nil {
+		errs = append(errs, err.Error())
+	}
 	if c.env != nil {
 		if err := c.env.Stop(); err != nil {
 			errs = append(errs, err.Error())

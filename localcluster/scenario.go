@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
@@ -88,6 +89,9 @@ func (c *Cluster) Simulate(ctx context.Context, s Scenario) error {
 		if err := c.shapeSCCCRD(ctx, !s.SCCWithoutUserNamespaceLevel); err != nil {
 			return err
 		}
+		if err := c.installDefaultSCCs(ctx, s.Minor()); err != nil {
+			return err
+		}
 		if err := c.writeClusterVersion(ctx, s.Version); err != nil {
 			return err
 		}
@@ -96,6 +100,16 @@ func (c *Cluster) Simulate(ctx context.Context, s Scenario) error {
 		}
 	}
 	return c.SetNodes(ctx, s.Nodes, s.NodesWithoutUserNamespaces)
+}
+
+// Minor is the OpenShift minor version, e.g. 20 for 4.20.1; 0 when the
+// scenario is not OpenShift.
+func (s Scenario) Minor() int {
+	var major, minor int
+	if _, err := fmt.Sscanf(s.Version, "%d.%d", &major, &minor); err != nil {
+		return 0
+	}
+	return minor
 }
 
 func (c *Cluster) servesOpenShiftConfig(ctx context.Context) (bool, error) {
@@ -263,6 +277,9 @@ func (c *Cluster) SetNodes(ctx context.Context, withUserNS, without int) error {
 			return fmt.Errorf("create node %s: %w", name, err)
 		}
 		node.Status = corev1.NodeStatus{
+			Phase:       corev1.NodeRunning,
+			Capacity:    nodeResources,
+			Allocatable: nodeResources,
 			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue,
 				LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now(), Reason: "KubeletReady"}},
 			NodeInfo: corev1.NodeSystemInfo{ContainerRuntimeVersion: "cri-o://1.33.2", KubeletVersion: "v" + KubernetesVersion,
@@ -277,6 +294,13 @@ func (c *Cluster) SetNodes(ctx context.Context, withUserNS, without int) error {
 		}
 	}
 	return nil
+}
+
+// nodeResources is what each simulated node offers the scheduler.
+var nodeResources = corev1.ResourceList{
+	corev1.ResourceCPU:    resource.MustParse("32"),
+	corev1.ResourceMemory: resource.MustParse("256Gi"),
+	corev1.ResourcePods:   resource.MustParse("500"),
 }
 
 // createFresh creates obj, waiting out a deletion of the same name.
