@@ -2,6 +2,7 @@ package localcluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -261,37 +263,69 @@ func waitForCRDEstablished(ctx context.Context, cl client.Client, name string) e
 // NodeLabel marks nodes created by SetNodes.
 const NodeLabel = "localcluster.nested-workspaces.io/simulated"
 
-// SetNodes replaces the simulated nodes: withUserNS nodes whose default
-// runtime handler reports user namespace support, without nodes that do not.
+// SetNodes makes the simulated nodes withUserNS nodes whose default
+// runtime handler reports user namespace support and without nodes that do
+// not. Nodes that stay keep their pods; extra ones are deleted.
 func (c *Cluster) SetNodes(ctx context.Context, withUserNS, without int) error {
-	if err := c.Client.DeleteAllOf(ctx, &corev1.Node{}, client.MatchingLabels{NodeLabel: "true"}); err != nil {
-		return fmt.Errorf("delete simulated nodes: %w", err)
-	}
+	want := map[string]bool{}
 	for i := 0; i < withUserNS+without; i++ {
-		userNS := i < withUserNS
 		name := fmt.Sprintf("worker-%d", i)
-		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
-			NodeLabel: "true", "node-role.kubernetes.io/worker": "",
-		}}}
+		want[name] = true
+		if err := c.writeNode(ctx, name, i < withUserNS); err != nil {
+			return err
+		}
+	}
+	nodes := &corev1.NodeList{}
+	if err := c.Client.List(ctx, nodes, client.MatchingLabels{NodeLabel: "true"}); err != nil {
+		return fmt.Errorf("list simulated nodes: %w", err)
+	}
+	for i := range nodes.Items {
+		if n := &nodes.Items[i]; !want[n.Name] {
+			if err := client.IgnoreNotFound(c.Client.Delete(ctx, n)); err != nil {
+				return fmt.Errorf("delete simulated node %s: %w", n.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) writeNode(ctx context.Context, name string, userNS bool) error {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+		NodeLabel: "true", "node-role.kubernetes.io/worker": "",
+	}}}
+	existing := &corev1.Node{}
+	err := c.Client.Get(ctx, client.ObjectKeyFromObject(node), existing)
+	switch {
+	case err == nil && existing.DeletionTimestamp.IsZero():
+		node = existing
+	case err == nil || apierrors.IsNotFound(err):
 		if err := createFresh(ctx, c.Client, node); err != nil {
 			return fmt.Errorf("create node %s: %w", name, err)
 		}
-		node.Status = corev1.NodeStatus{
-			Phase:       corev1.NodeRunning,
-			Capacity:    nodeResources,
-			Allocatable: nodeResources,
-			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue,
-				LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now(), Reason: "KubeletReady"}},
-			NodeInfo: corev1.NodeSystemInfo{ContainerRuntimeVersion: "cri-o://1.33.2", KubeletVersion: "v" + KubernetesVersion,
-				OperatingSystem: "linux", Architecture: "amd64", KernelVersion: "5.14.0-570.el9.x86_64"},
-			RuntimeHandlers: []corev1.NodeRuntimeHandler{
-				{Name: "", Features: &corev1.NodeRuntimeHandlerFeatures{UserNamespaces: ptr.To(userNS), RecursiveReadOnlyMounts: ptr.To(true)}},
-				{Name: "runc", Features: &corev1.NodeRuntimeHandlerFeatures{UserNamespaces: ptr.To(userNS), RecursiveReadOnlyMounts: ptr.To(true)}},
-			},
-		}
-		if err := c.Client.Status().Update(ctx, node); err != nil {
-			return fmt.Errorf("write node %s status: %w", name, err)
-		}
+	default:
+		return fmt.Errorf("get node %s: %w", name, err)
+	}
+	status := corev1.NodeStatus{
+		Phase:       corev1.NodeRunning,
+		Capacity:    nodeResources,
+		Allocatable: nodeResources,
+		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue,
+			LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now(), Reason: "KubeletReady"}},
+		NodeInfo: corev1.NodeSystemInfo{ContainerRuntimeVersion: "cri-o://1.33.2", KubeletVersion: "v" + KubernetesVersion,
+			OperatingSystem: "linux", Architecture: "amd64", KernelVersion: "5.14.0-570.el9.x86_64"},
+		RuntimeHandlers: []corev1.NodeRuntimeHandler{
+			{Name: "", Features: &corev1.NodeRuntimeHandlerFeatures{UserNamespaces: ptr.To(userNS), RecursiveReadOnlyMounts: ptr.To(true)}},
+			{Name: "runc", Features: &corev1.NodeRuntimeHandlerFeatures{UserNamespaces: ptr.To(userNS), RecursiveReadOnlyMounts: ptr.To(true)}},
+		},
+	}
+	// kwok heartbeats the node too: a merge patch of the status never
+	// conflicts with it.
+	patch, err := json.Marshal(map[string]any{"status": status})
+	if err != nil {
+		return err
+	}
+	if err := c.Client.Status().Patch(ctx, node, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return fmt.Errorf("write node %s status: %w", name, err)
 	}
 	return nil
 }

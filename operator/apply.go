@@ -46,7 +46,7 @@ func (r *Reconciler) apply(ctx context.Context, nc *enablerv1alpha1.NestedContai
 }
 
 func (r *Reconciler) applySCC(ctx context.Context, nc *enablerv1alpha1.NestedContainers, p Plan, o *outcome) {
-	desired := scc.NestedPodmanSCC(p.SCCName, nc.Spec.RunAsUser, p.Settings.Capabilities)
+	desired := scc.NestedPodmanSCC(p.SCCName, p.Settings.RunAsUser, p.Settings.Capabilities)
 	_, err := scc.ApplySCC(ctx, r.Client, r.APIReader, desired)
 	var foreign *scc.ForeignSCCError
 	switch {

@@ -34,7 +34,7 @@ func decide(nc *enablerv1alpha1.NestedContainers, report *detect.Report, builtIn
 	if builtInSCC != "" && !slices.Contains(caps, enablerv1alpha1.CapabilityChown) {
 		p.SCCName, p.CreateSCC = builtInSCC, false
 	}
-	p.Settings = WorkspaceSettings{SCCName: p.SCCName, Capabilities: caps, Devices: nc.NormalizedDevices()}
+	p.Settings = WorkspaceSettings{SCCName: p.SCCName, RunAsUser: nc.EffectiveRunAsUser(), Capabilities: caps, Devices: nc.NormalizedDevices()}
 	switch {
 	case !nc.Spec.Enabled:
 		p.WhyNotReason, p.WhyNot = enablerv1alpha1.ReasonDisabled, "spec.enabled is false: set it to true to make new workspaces nested-capable"

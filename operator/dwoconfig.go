@@ -28,7 +28,11 @@ var DWOConfigGVK = schema.GroupVersionKind{Group: "controller.devfile.io", Versi
 
 // WorkspaceSettings is what a nested-capable workspace pod needs.
 type WorkspaceSettings struct {
-	SCCName      string
+	SCCName string
+	// RunAsUser is the pod's UID, set explicitly: an SCC whose runAsUser is
+	// a range starting at 0 (OpenShift's nested-container) would otherwise
+	// give the pod UID 0, which DWO's runAsNonRoot refuses to start.
+	RunAsUser    int64
 	Capabilities []string // normalised: SETUID, SETGID[, CHOWN]
 	Devices      []string // /dev/fuse, /dev/net/tun
 }
@@ -36,6 +40,7 @@ type WorkspaceSettings struct {
 // ourConfigPaths are the field paths under .config.workspace that we own.
 var ourConfigPaths = [][]string{
 	{"hostUsers"},
+	{"podSecurityContext", "runAsUser"},
 	{"containerSecurityContext", "allowPrivilegeEscalation"},
 	{"containerSecurityContext", "procMount"},
 	{"containerSecurityContext", "capabilities", "add"},
@@ -54,6 +59,9 @@ func DesiredDWOConfig(namespace string, s WorkspaceSettings) *unstructured.Unstr
 	u.Object["config"] = map[string]any{
 		"workspace": map[string]any{
 			"hostUsers": false,
+			// DWO merges this over its own pod security context (strategic
+			// merge), keeping what it sets there.
+			"podSecurityContext": map[string]any{"runAsUser": s.RunAsUser},
 			"containerSecurityContext": map[string]any{
 				"allowPrivilegeEscalation": true,
 				"procMount":                "Unmasked",

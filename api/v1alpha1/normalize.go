@@ -74,3 +74,13 @@ func (nc *NestedContainers) NormalizedDevices() []string {
 func (nc *NestedContainers) DevicesAnnotation() string {
 	return strings.Join(nc.NormalizedDevices(), ",")
 }
+
+// EffectiveRunAsUser is spec.runAsUser, or DefaultRunAsUser when it is unset
+// or outside 1..65535 (the API server rejects such values; an object read
+// from an older schema may still carry one).
+func (nc *NestedContainers) EffectiveRunAsUser() int64 {
+	if nc.Spec.RunAsUser < 1 || nc.Spec.RunAsUser > 65535 {
+		return DefaultRunAsUser
+	}
+	return nc.Spec.RunAsUser
+}

@@ -2,11 +2,11 @@ package operator_test
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	dwv2 "github.com/devfile/api/v2/pkg/apis/workspaces/v1alpha2"
 	securityv1 "github.com/openshift/api/security/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +18,7 @@ import (
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/localcluster"
+	"github.com/nested-workspaces/enabler/localcluster/dwo"
 	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/scc"
 )
@@ -43,6 +44,7 @@ func TestOperatorLifecycle(t *testing.T) {
 	ctx := context.Background()
 	applyAdminDWOCField(t)
 
+	var plain *dwv2.DevWorkspace
 	t.Run("toggle_off_configures_nothing", func(t *testing.T) {
 		setEnabled(t, false)
 		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
@@ -50,82 +52,114 @@ func TestOperatorLifecycle(t *testing.T) {
 		if sccExists(t, enablerv1alpha1.DefaultSCCName) {
 			t.Errorf("SCC created while the toggle is off")
 		}
-		_, dep := startWorkspace(t, userNS, "plain")
+		ws, dep := startWorkspace(t, userNS, "plain")
+		plain = ws
 		if operator.IsNested(&dep.Spec.Template) || dep.Spec.Template.Spec.HostUsers != nil {
 			t.Errorf("workspace got nested settings with the toggle off: %+v", dep.Spec.Template.Spec)
 		}
+		assertRestrictedPod(t, runningWorkspace(t, ws))
 		assertInvariant(t)
 	})
 
+	// On 4.20 with builtIn Auto (the default install) workspaces are pinned
+	// to OpenShift's own nested-container SCC, whose UID range starts at 0:
+	// the pod must still run as spec.runAsUser.
 	var nested *appsv1.Deployment
-	t.Run("toggle_on_makes_new_workspaces_nested", func(t *testing.T) {
+	var nestedWS *dwv2.DevWorkspace
+	t.Run("toggle_on_configures_dwo", func(t *testing.T) {
 		setEnabled(t, true)
 		msg := waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
-		t.Logf("Ready: %s", msg)
-		got := &securityv1.SecurityContextConstraints{}
-		if err := env.cluster.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.DefaultSCCName}, got); err != nil {
-			t.Fatal(err)
+		if !strings.Contains(msg, scc.BuiltInSCCName) {
+			t.Errorf("Ready does not name OpenShift's %s SCC: %s", scc.BuiltInSCCName, msg)
 		}
-		if got.UserNamespaceLevel != securityv1.NamespaceLevelRequirePod || got.SELinuxContext.SELinuxOptions == nil ||
-			got.SELinuxContext.SELinuxOptions.Type != "container_engine_t" {
-			t.Errorf("SCC = %+v", got)
+		if sccExists(t, enablerv1alpha1.DefaultSCCName) {
+			t.Errorf("%s created although OpenShift's %s is there", enablerv1alpha1.DefaultSCCName, scc.BuiltInSCCName)
 		}
 		cfg := getDWOConfig(t)
-		if v, _, _ := unstructured.NestedBool(cfg.Object, "config", "workspace", "hostUsers"); v {
-			t.Errorf("DWOC hostUsers not false: %v", cfg.Object["config"])
-		}
 		if v, _, _ := unstructured.NestedString(cfg.Object, "config", "workspace", "imagePullPolicy"); v != "IfNotPresent" {
 			t.Errorf("admin's imagePullPolicy lost: %q", v)
 		}
 
-		_, dep := startWorkspace(t, userNS, "nested")
-		nested = dep
-		tpl := dep.Spec.Template
-		if tpl.Spec.HostUsers == nil || *tpl.Spec.HostUsers {
-			t.Errorf("hostUsers = %v, want false", tpl.Spec.HostUsers)
-		}
-		for _, c := range tpl.Spec.Containers {
-			sc := c.SecurityContext
-			if sc == nil || sc.ProcMount == nil || *sc.ProcMount != corev1.UnmaskedProcMount {
-				t.Errorf("container %s procMount not Unmasked: %+v", c.Name, sc)
-				continue
-			}
-			if sc.AllowPrivilegeEscalation == nil || !*sc.AllowPrivilegeEscalation {
-				t.Errorf("container %s allowPrivilegeEscalation not true", c.Name)
-			}
-			if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Add, "SETUID") || !slices.Contains(sc.Capabilities.Add, "SETGID") {
-				t.Errorf("container %s capabilities = %+v", c.Name, sc.Capabilities)
-			}
-		}
-		if got := tpl.Annotations[operator.DevicesAnnotation]; got != "/dev/fuse,/dev/net/tun" {
-			t.Errorf("devices annotation = %q", got)
-		}
-		if got := tpl.Annotations[operator.RequiredSCCAnnotation]; got != enablerv1alpha1.DefaultSCCName {
-			t.Errorf("required-scc annotation = %q", got)
-		}
 		assertInvariant(t)
+	})
 
-		// The API server (user namespace gates on) must admit exactly this pod.
-		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{GenerateName: "dry-run-", Namespace: dep.Namespace, Labels: tpl.Labels, Annotations: tpl.Annotations},
-			Spec:       tpl.Spec,
+	// A workspace Running before the toggle: the DevWorkspace Operator
+	// applies its new configuration when it next reconciles the workspace
+	// and rolls the pod (a restart). Measured here, and counted in the
+	// status as pending a restart until then.
+	t.Run("running_workspace_across_toggle_on", func(t *testing.T) {
+		if plain == nil {
+			t.Skip("no workspace from before the toggle")
 		}
-		if err := env.cluster.Client.Create(ctx, pod, client.DryRunAll); err != nil {
-			t.Errorf("API server rejects the workspace pod: %v", err)
+		before, err := dwo.RunningPod(ctx, env.cluster.Client, plain)
+		if err != nil || before == nil {
+			t.Fatalf("the workspace started before the toggle has no Running pod: %v", err)
 		}
-		if pod.Spec.HostUsers == nil || *pod.Spec.HostUsers {
-			t.Errorf("API server dropped hostUsers from the pod: %v", pod.Spec.HostUsers)
-		}
-
-		// The workspace started before the toggle is nested once DWO next
-		// renders it, and counted as pending a restart until then.
-		localcluster.Eventually(t, waitTimeout, "status counts the workspaces", func() error {
-			w := getNC(t).Status.Workspaces
-			if w.Total != 2 || w.Nested < 1 || w.Nested+w.PendingRestart != w.Total {
-				return errorf("workspaces = %+v, want total 2, at least 1 nested, the rest pending a restart", w)
+		start := time.Now()
+		var after *corev1.Pod
+		localcluster.Eventually(t, runTimeout, "the running workspace's pod is replaced", func() error {
+			p, err := dwo.RunningPod(ctx, env.cluster.Client, plain)
+			if err != nil || p == nil || p.UID == before.UID {
+				return errorf("still the pod from before the toggle (%v)", err)
+			}
+			after = p
+			return nil
+		})
+		t.Logf("DWO rolled the Running workspace's pod %s after the toggle", time.Since(start).Round(100*time.Millisecond))
+		assertNestedPod(t, after, scc.BuiltInSCCName, enablerv1alpha1.DefaultRunAsUser)
+		localcluster.Eventually(t, waitTimeout, "nothing pending after the roll", func() error {
+			if w := getNC(t).Status.Workspaces; w.Total != 1 || w.Nested != 1 || w.PendingRestart != 0 {
+				return errorf("workspaces = %+v, want total 1, 1 nested, none pending", w)
 			}
 			return nil
 		})
+	})
+
+	t.Run("new_workspace_is_nested", func(t *testing.T) {
+		ws, dep := startWorkspace(t, userNS, "nested")
+		nested, nestedWS = dep, ws
+		tpl := dep.Spec.Template
+		if got := tpl.Annotations[operator.DevicesAnnotation]; got != "/dev/fuse,/dev/net/tun" {
+			t.Errorf("devices annotation = %q", got)
+		}
+		pod := runningWorkspace(t, ws)
+		assertNestedPod(t, pod, scc.BuiltInSCCName, enablerv1alpha1.DefaultRunAsUser)
+		for _, c := range pod.Spec.Containers {
+			sc := c.SecurityContext
+			if sc == nil || sc.ProcMount == nil || *sc.ProcMount != corev1.UnmaskedProcMount ||
+				sc.AllowPrivilegeEscalation == nil || !*sc.AllowPrivilegeEscalation {
+				t.Errorf("container %s: procMount Unmasked and allowPrivilegeEscalation wanted: %+v", c.Name, sc)
+			}
+		}
+		assertInvariant(t)
+	})
+
+	t.Run("pod_runs_as_spec_runAsUser", func(t *testing.T) {
+		setSpec(t, func(s *enablerv1alpha1.NestedContainersSpec) { s.RunAsUser = 2000 })
+		defer setSpec(t, func(s *enablerv1alpha1.NestedContainersSpec) { s.RunAsUser = enablerv1alpha1.DefaultRunAsUser })
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+		pod := restartWorkspace(t, plain)
+		assertNestedPod(t, pod, scc.BuiltInSCCName, 2000)
+	})
+
+	t.Run("nested_template_without_use_is_rejected_by_scc_admission", func(t *testing.T) {
+		if nested == nil {
+			t.Skip("no nested workspace")
+		}
+		tenant := tenantClient(t, "alice", userNS)
+		other := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "copycat", Namespace: userNS}}
+		if err := tenant.Create(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		tpl := nested.Spec.Template.DeepCopy()
+		tpl.Spec.ServiceAccountName = other.Name
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "copycat", Namespace: userNS, Annotations: tpl.Annotations}, Spec: tpl.Spec}
+		err := tenant.Create(ctx, pod)
+		if err == nil || !strings.Contains(err.Error(), "unable to validate against any security context constraint") ||
+			!strings.Contains(err.Error(), "not usable by user or serviceaccount") {
+			t.Fatalf("a tenant's pod with the workspace template under another service account: err = %v, want SCC admission's refusal", err)
+		}
+		t.Logf("SCC admission: %v", err)
 	})
 
 	t.Run("dwo_does_not_fight_the_configuration", func(t *testing.T) {
@@ -173,10 +207,10 @@ func TestOperatorLifecycle(t *testing.T) {
 			name, user, namespace, verb, scc string
 			allowed                          bool
 		}{
-			{"workspace_sa_may_use_the_scc", "system:serviceaccount:" + userNS + ":" + workspaceSA, userNS, "use", enablerv1alpha1.DefaultSCCName, true},
-			{"dwo_sa_may_use_the_scc", dwoSA, userNS, "use", enablerv1alpha1.DefaultSCCName, true},
-			{"other_sa_in_the_namespace_may_not", "system:serviceaccount:" + userNS + ":build-bot", userNS, "use", enablerv1alpha1.DefaultSCCName, false},
-			{"workspace_sa_may_not_use_it_elsewhere", "system:serviceaccount:" + userNS + ":" + workspaceSA, "default", "use", enablerv1alpha1.DefaultSCCName, false},
+			{"workspace_sa_may_use_the_scc", "system:serviceaccount:" + userNS + ":" + workspaceSA, userNS, "use", scc.BuiltInSCCName, true},
+			{"dwo_sa_may_use_the_scc", dwoSA, userNS, "use", scc.BuiltInSCCName, true},
+			{"other_sa_in_the_namespace_may_not", "system:serviceaccount:" + userNS + ":build-bot", userNS, "use", scc.BuiltInSCCName, false},
+			{"workspace_sa_may_not_use_it_elsewhere", "system:serviceaccount:" + userNS + ":" + workspaceSA, "default", "use", scc.BuiltInSCCName, false},
 			{"workspace_sa_may_not_use_privileged", "system:serviceaccount:" + userNS + ":" + workspaceSA, userNS, "use", "privileged", false},
 			{"workspace_sa_may_not_update_sccs", "system:serviceaccount:" + userNS + ":" + workspaceSA, "", "update", "restricted-v2", false},
 			{"dwo_sa_may_not_delete_sccs", dwoSA, "", "delete", "restricted-v2", false},
@@ -210,13 +244,54 @@ func TestOperatorLifecycle(t *testing.T) {
 		waitCondition(t, enablerv1alpha1.ConditionDegraded, metav1.ConditionFalse, enablerv1alpha1.ReasonAsExpected)
 	})
 
+	// With builtIn Never the operator creates and uses its own SCC; going
+	// back to Auto moves workspaces to OpenShift's and removes ours.
+	t.Run("own_scc_when_builtin_is_never", func(t *testing.T) {
+		setSpec(t, func(s *enablerv1alpha1.NestedContainersSpec) { s.SCC.BuiltIn = enablerv1alpha1.BuiltInNever })
+		localcluster.Eventually(t, waitTimeout, "Ready names our SCC", func() error {
+			c := meta.FindStatusCondition(getNC(t).Status.Conditions, enablerv1alpha1.ConditionReady)
+			if c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "SCC "+enablerv1alpha1.DefaultSCCName) {
+				return errorf("Ready = %+v", c)
+			}
+			return nil
+		})
+		got := &securityv1.SecurityContextConstraints{}
+		if err := env.cluster.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.DefaultSCCName}, got); err != nil {
+			t.Fatal(err)
+		}
+		if got.UserNamespaceLevel != securityv1.NamespaceLevelRequirePod {
+			t.Errorf("SCC userNamespaceLevel = %q", got.UserNamespaceLevel)
+		}
+		ws, _ := startWorkspace(t, userNS, "own-scc")
+		assertNestedPod(t, runningWorkspace(t, ws), enablerv1alpha1.DefaultSCCName, enablerv1alpha1.DefaultRunAsUser)
+
+		setSpec(t, func(s *enablerv1alpha1.NestedContainersSpec) { s.SCC.BuiltIn = enablerv1alpha1.BuiltInAuto })
+		localcluster.Eventually(t, waitTimeout, "our SCC removed in favour of the built-in one", func() error {
+			if sccExists(t, enablerv1alpha1.DefaultSCCName) {
+				return errorf("%s still there beside OpenShift's %s", enablerv1alpha1.DefaultSCCName, scc.BuiltInSCCName)
+			}
+			return nil
+		})
+		localcluster.Eventually(t, waitTimeout, "only the built-in SCC's use role left", func() error {
+			roles := &rbacv1.ClusterRoleList{}
+			if err := env.cluster.Client.List(ctx, roles, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+				return err
+			}
+			if len(roles.Items) != 1 || roles.Items[0].Name != scc.UseClusterRoleName(scc.BuiltInSCCName) {
+				return errorf("our ClusterRoles = %d, want only %s", len(roles.Items), scc.UseClusterRoleName(scc.BuiltInSCCName))
+			}
+			return nil
+		})
+		assertNestedPod(t, restartWorkspace(t, ws), scc.BuiltInSCCName, enablerv1alpha1.DefaultRunAsUser)
+	})
+
 	t.Run("toggle_off_removes_only_ours", func(t *testing.T) {
 		setEnabled(t, false)
 		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
 		localcluster.Eventually(t, waitTimeout, "our DWOC fields removed", func() error {
 			cfg := getDWOConfig(t)
 			ws, _, _ := unstructured.NestedMap(cfg.Object, "config", "workspace")
-			for _, f := range []string{"hostUsers", "containerSecurityContext", "podAnnotations"} {
+			for _, f := range []string{"hostUsers", "containerSecurityContext", "podSecurityContext", "podAnnotations"} {
 				if _, ok := ws[f]; ok {
 					return errorf("config.workspace.%s still set: %v", f, ws)
 				}
@@ -226,10 +301,7 @@ func TestOperatorLifecycle(t *testing.T) {
 			}
 			return nil
 		})
-		localcluster.Eventually(t, waitTimeout, "SCC and bindings removed", func() error {
-			if sccExists(t, enablerv1alpha1.DefaultSCCName) {
-				return errorf("SCC still there")
-			}
+		localcluster.Eventually(t, waitTimeout, "bindings removed", func() error {
 			for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}, &rbacv1.RoleBindingList{}} {
 				if err := env.cluster.Client.List(ctx, list, client.MatchingLabels(scc.ManagedLabels())); err != nil {
 					return err
@@ -240,10 +312,27 @@ func TestOperatorLifecycle(t *testing.T) {
 			}
 			return nil
 		})
-		_, dep := startWorkspace(t, userNS, "after-off")
+		if !sccExists(t, scc.BuiltInSCCName) {
+			t.Errorf("toggle-off deleted OpenShift's own SCC")
+		}
+		// Running nested workspaces are rolled back the same way.
+		if nestedWS != nil {
+			localcluster.Eventually(t, runTimeout, "the running nested workspace is rolled to restricted-v2", func() error {
+				p, err := dwo.RunningPod(ctx, env.cluster.Client, nestedWS)
+				if err != nil || p == nil {
+					return errorf("no Running pod (%v)", err)
+				}
+				if a := admitted(t, p); a.scc != "restricted-v2" || a.nested {
+					return errorf("pod %s admitted as %+v", p.Name, a)
+				}
+				return nil
+			})
+		}
+		ws, dep := startWorkspace(t, userNS, "after-off")
 		if operator.IsNested(&dep.Spec.Template) {
 			t.Errorf("workspace started after toggle-off is nested")
 		}
+		assertRestrictedPod(t, runningWorkspace(t, ws))
 		assertInvariant(t)
 	})
 
@@ -269,15 +358,18 @@ func TestOperatorLifecycle(t *testing.T) {
 		if _, found, _ := unstructured.NestedFieldNoCopy(cfg.Object, "config", "workspace", "hostUsers"); found {
 			t.Errorf("DWOC configured on an unsupported cluster")
 		}
-		_, dep := startWorkspace(t, userNS, "on-4-18")
+		ws, dep := startWorkspace(t, userNS, "on-4-18")
 		if operator.IsNested(&dep.Spec.Template) {
 			t.Errorf("workspace on 4.18 is nested")
 		}
+		assertRestrictedPod(t, runningWorkspace(t, ws))
 		setEnabled(t, false)
 		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
 	})
 
 	t.Run("foreign_scc_is_not_overwritten", func(t *testing.T) {
+		setSpec(t, func(s *enablerv1alpha1.NestedContainersSpec) { s.SCC.BuiltIn = enablerv1alpha1.BuiltInNever })
+		defer setSpec(t, func(s *enablerv1alpha1.NestedContainersSpec) { s.SCC.BuiltIn = enablerv1alpha1.BuiltInAuto })
 		foreign := &securityv1.SecurityContextConstraints{
 			ObjectMeta:         metav1.ObjectMeta{Name: enablerv1alpha1.DefaultSCCName},
 			RunAsUser:          securityv1.RunAsUserStrategyOptions{Type: securityv1.RunAsUserStrategyMustRunAsRange},
@@ -314,66 +406,23 @@ func TestOperatorLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("openshift_builtin_scc_is_used_when_present", func(t *testing.T) {
-		// OpenShift 4.20+ ships nested-container; with builtIn Auto the
-		// operator pins workspaces to it instead of creating its own.
-		setEnabled(t, true)
-		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
-		if !sccExists(t, enablerv1alpha1.DefaultSCCName) {
-			t.Fatalf("no %s SCC before the built-in one appears", enablerv1alpha1.DefaultSCCName)
-		}
-		builtIn := scc.NestedPodmanSCC(scc.BuiltInSCCName, 1000, []string{"SETUID", "SETGID"})
-		builtIn.Labels = nil
-		if err := env.cluster.Client.Create(ctx, builtIn); err != nil {
+	assertInvariant(t)
+}
+
+// unchangedFor fails when the workspace's Running pod is replaced within d.
+func unchangedFor(t *testing.T, ws *dwv2.DevWorkspace, before *corev1.Pod, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		now, err := dwo.RunningPod(context.Background(), env.cluster.Client, ws)
+		if err != nil {
 			t.Fatal(err)
 		}
-		defer func() {
-			if err := env.cluster.Client.Delete(ctx, builtIn); err != nil {
-				t.Error(err)
-			}
-		}()
-		poke(t)
-		localcluster.Eventually(t, waitTimeout, "Ready names the built-in SCC", func() error {
-			c := meta.FindStatusCondition(getNC(t).Status.Conditions, enablerv1alpha1.ConditionReady)
-			if c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, scc.BuiltInSCCName) {
-				return errorf("Ready = %+v", c)
-			}
-			return nil
-		})
-		cfg := getDWOConfig(t)
-		if got, _, _ := unstructured.NestedString(cfg.Object, "config", "workspace", "podAnnotations", operator.RequiredSCCAnnotation); got != scc.BuiltInSCCName {
-			t.Errorf("required-scc = %q, want %s", got, scc.BuiltInSCCName)
+		if now == nil || now.UID != before.UID {
+			t.Fatalf("the Running workspace's pod was replaced without a restart (DWO re-rendered it)")
 		}
-		// Our SCC goes once the operator's cache has seen it (it may have
-		// been created a moment before the built-in one appeared).
-		localcluster.Eventually(t, waitTimeout, "our SCC removed in favour of the built-in one", func() error {
-			if sccExists(t, enablerv1alpha1.DefaultSCCName) {
-				return errorf("%s still there beside OpenShift's %s", enablerv1alpha1.DefaultSCCName, scc.BuiltInSCCName)
-			}
-			return nil
-		})
-		localcluster.Eventually(t, waitTimeout, "only the built-in SCC's use role left", func() error {
-			roles := &rbacv1.ClusterRoleList{}
-			if err := env.cluster.Client.List(ctx, roles, client.MatchingLabels(scc.ManagedLabels())); err != nil {
-				return err
-			}
-			if len(roles.Items) != 1 || roles.Items[0].Name != scc.UseClusterRoleName(scc.BuiltInSCCName) {
-				return errorf("our ClusterRoles = %d, want only %s", len(roles.Items), scc.UseClusterRoleName(scc.BuiltInSCCName))
-			}
-			return nil
-		})
-		sa := workspaceServiceAccount(t, userNS)
-		if !canI(t, "system:serviceaccount:"+userNS+":"+sa, userNS, "use", scc.BuiltInSCCName) {
-			t.Errorf("workspace service account may not use %s", scc.BuiltInSCCName)
-		}
-		setEnabled(t, false)
-		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
-		if !sccExists(t, scc.BuiltInSCCName) {
-			t.Errorf("toggle-off deleted OpenShift's own SCC")
-		}
-	})
-
-	assertInvariant(t)
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 func workspaceServiceAccount(t *testing.T, namespace string) string {

@@ -9,6 +9,7 @@ import (
 	"github.com/devfile/api/v2/pkg/attributes"
 	"github.com/devfile/devworkspace-operator/pkg/constants"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -71,4 +72,55 @@ func WaitForDeployment(ctx context.Context, c client.Client, ws *dwv2.DevWorkspa
 			ws.Namespace, ws.Name, timeout, cur.Status.Phase, cur.Status.Message)
 	}
 	return dep, err
+}
+
+// WaitForRunning waits until the DevWorkspace reports phase Running, which
+// DWO sets once its Deployment's pod is ready, and returns the workspace.
+func WaitForRunning(ctx context.Context, c client.Client, ws *dwv2.DevWorkspace, timeout time.Duration) (*dwv2.DevWorkspace, error) {
+	cur := &dwv2.DevWorkspace{}
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(ws), cur); err != nil {
+			return false, fmt.Errorf("get DevWorkspace: %w", err)
+		}
+		return cur.Status.Phase == dwv2.DevWorkspaceStatusRunning, nil
+	})
+	if wait.Interrupted(err) && ctx.Err() == nil {
+		return nil, fmt.Errorf("DevWorkspace %s/%s not Running after %s: phase %q, message %q",
+			ws.Namespace, ws.Name, timeout, cur.Status.Phase, cur.Status.Message)
+	}
+	return cur, err
+}
+
+// RunningPod returns the workspace's Running pod, if it has one.
+func RunningPod(ctx context.Context, c client.Client, ws *dwv2.DevWorkspace) (*corev1.Pod, error) {
+	cur := &dwv2.DevWorkspace{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(ws), cur); err != nil {
+		return nil, fmt.Errorf("get DevWorkspace: %w", err)
+	}
+	if cur.Status.DevWorkspaceId == "" {
+		return nil, nil
+	}
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(ws.Namespace), client.MatchingLabels{constants.DevWorkspaceIDLabel: cur.Status.DevWorkspaceId}); err != nil {
+		return nil, fmt.Errorf("list workspace pods: %w", err)
+	}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			return p, nil
+		}
+	}
+	return nil, nil
+}
+
+// EffectiveUID is the UID a container runs as: its own runAsUser, else the
+// pod's; nil when neither says (the image decides).
+func EffectiveUID(pod *corev1.Pod, container *corev1.Container) *int64 {
+	if sc := container.SecurityContext; sc != nil && sc.RunAsUser != nil {
+		return sc.RunAsUser
+	}
+	if psc := pod.Spec.SecurityContext; psc != nil {
+		return psc.RunAsUser
+	}
+	return nil
 }
