@@ -31,7 +31,7 @@ unit:
 	$(GO) test -count=1 -short ./...
 
 demo: bins
-	$(GO) run ./cmd/nested-enabler demo
+	$(GO) run ./cmd/nested-workspaces-demo
 
 bench: bins
 	$(GO) run ./bench

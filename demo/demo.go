@@ -1,7 +1,9 @@
 // Package demo runs the whole product on this machine with no cluster:
-// a real local control plane made to look like OpenShift 4.20, the real
-// DevWorkspace controller, and the operator; it turns the toggle on, starts
-// a sample workspace and shows what the workspace pod gets.
+// a real local control plane made to look like OpenShift 4.20 (OpenShift's
+// own SCC admission, controller manager, scheduler, kwok nodes), the real
+// DevWorkspace controller, and the operator. It starts a sample workspace,
+// turns the toggle on, and shows under which SCC and as which UID the
+// workspace pod was admitted before and after, and that it runs.
 package demo
 
 import (
@@ -12,15 +14,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
+	dwv2 "github.com/devfile/api/v2/pkg/apis/workspaces/v1alpha2"
 	"github.com/go-logr/logr"
 	securityv1 "github.com/openshift/api/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,6 +34,7 @@ import (
 	"github.com/nested-workspaces/enabler/localcluster"
 	"github.com/nested-workspaces/enabler/localcluster/dwo"
 	"github.com/nested-workspaces/enabler/operator"
+	"github.com/nested-workspaces/enabler/scc"
 )
 
 // Options configures a demo run.
@@ -63,8 +67,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := ensureBinaries(ctx, &p); err != nil {
 		return err
 	}
-	p.step("Starting a local control plane (kube-apiserver %s + etcd %s)", localcluster.KubernetesVersion, localcluster.EtcdVersion)
-	cluster, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true, NestedContainers: true})
+	p.step("Starting a local control plane (kube-apiserver %s + etcd %s, controller manager, scheduler, kwok nodes, OpenShift's SCC admission)",
+		localcluster.KubernetesVersion, localcluster.EtcdVersion)
+	cluster, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true, NestedContainers: true, Workloads: true})
 	if err != nil {
 		return err
 	}
@@ -99,14 +104,28 @@ func Run(ctx context.Context, o Options) error {
 	if err := showDetection(ctx, &p, cluster); err != nil {
 		return err
 	}
-	if err := enable(ctx, &p, cluster.Client); err != nil {
+	ws, err := startWorkspace(ctx, &p, cluster)
+	if err != nil {
 		return err
 	}
-	if err := showSCC(ctx, &p, cluster.Client); err != nil {
+	before, err := showPod(ctx, &p, cluster, ws, nil, "with the toggle off")
+	if err != nil {
 		return err
 	}
-	if err := showWorkspace(ctx, &p, cluster.Client); err != nil {
+	sccName, err := enable(ctx, &p, cluster.Client)
+	if err != nil {
 		return err
+	}
+	if err := showSCC(ctx, &p, cluster.Client, sccName); err != nil {
+		return err
+	}
+	p.step("Waiting for the DevWorkspace Operator to roll the running workspace onto the new configuration")
+	after, err := showPod(ctx, &p, cluster, ws, before, "with the toggle on")
+	if err != nil {
+		return err
+	}
+	if !operator.IsNested(&corev1.PodTemplateSpec{Spec: after.Spec}) {
+		return errors.New("the workspace pod is not nested-capable: see the NestedContainers status")
 	}
 	if err := showStatus(ctx, &p, cluster.Client); err != nil {
 		return err
@@ -117,7 +136,8 @@ func Run(ctx context.Context, o Options) error {
 		<-ctx.Done()
 		return nil
 	}
-	p.step("Done: the workspace pod runs in its own user namespace with what podman needs.")
+	p.step("Done: the workspace pod was admitted under SCC %s as UID %s and runs in its own user namespace with what podman needs.",
+		after.Annotations[securityv1.ValidatedSCCAnnotation], uidOf(after))
 	return nil
 }
 
@@ -134,14 +154,14 @@ func ensureBinaries(ctx context.Context, p *printer) error {
 		return nil
 	}
 	dir := localcluster.DefaultAssetsDir()
-	if _, err := os.Stat(filepath.Join(dir, "kube-apiserver")); err == nil {
+	if len(localcluster.MissingBinaries(dir)) == 0 {
 		return os.Setenv("KUBEBUILDER_ASSETS", dir)
 	}
 	script := filepath.Join("hack", "build-bins.sh")
 	if _, err := os.Stat(script); err != nil {
 		return fmt.Errorf("control plane binaries missing in %s and %s not found: run `make bins` in the nested-workspaces checkout", dir, script)
 	}
-	p.step("Building the control plane from the Go module proxy (first run only, ~6 min on 2 cores)")
+	p.step("Building the control plane from the Go module proxy (first run only, ~12 min on 2 cores)")
 	cmd := exec.CommandContext(ctx, "bash", script)
 	cmd.Stderr = p.w
 	out, err := cmd.Output()
@@ -169,87 +189,131 @@ func showDetection(ctx context.Context, p *printer, c *localcluster.Cluster) err
 	return detect.WriteTable(p.w, rep)
 }
 
-func enable(ctx context.Context, p *printer, c client.Client) error {
+// enable turns the toggle on and returns the SCC workspaces are pinned to.
+func enable(ctx context.Context, p *printer, c client.Client) (string, error) {
 	p.step("Turning the feature toggle on: NestedContainers/cluster spec.enabled=true")
 	nc := &enablerv1alpha1.NestedContainers{ObjectMeta: metav1.ObjectMeta{Name: enablerv1alpha1.ClusterName}}
 	nc.Spec.Enabled = true
 	if err := c.Create(ctx, nc); err != nil {
-		return fmt.Errorf("create NestedContainers: %w", err)
+		return "", fmt.Errorf("create NestedContainers: %w", err)
 	}
-	return waitFor(ctx, time.Minute, "the operator to report Ready", func() (bool, error) {
+	if err := waitFor(ctx, time.Minute, "the operator to report Ready", func() (bool, error) {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(nc), nc); err != nil {
 			return false, err
 		}
 		cond := meta.FindStatusCondition(nc.Status.Conditions, enablerv1alpha1.ConditionReady)
 		return cond != nil && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == nc.Generation, nil
-	})
+	}); err != nil {
+		return "", err
+	}
+	cfg := &unstructured.Unstructured{}
+	cfg.SetGroupVersionKind(operator.DWOConfigGVK)
+	if err := c.Get(ctx, client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: operator.DWOConfigName}, cfg); err != nil {
+		return "", fmt.Errorf("get DevWorkspaceOperatorConfig: %w", err)
+	}
+	sccName, _, _ := unstructured.NestedString(cfg.Object, "config", "workspace", "podAnnotations", operator.RequiredSCCAnnotation)
+	return sccName, nil
 }
 
-func showSCC(ctx context.Context, p *printer, c client.Client) error {
+func showSCC(ctx context.Context, p *printer, c client.Client, name string) error {
 	s := &securityv1.SecurityContextConstraints{}
-	if err := c.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.DefaultSCCName}, s); err != nil {
-		return fmt.Errorf("get SCC: %w", err)
+	if err := c.Get(ctx, client.ObjectKey{Name: name}, s); err != nil {
+		return fmt.Errorf("get SCC %s: %w", name, err)
 	}
-	p.section("SecurityContextConstraints " + s.Name + " (created by the operator)")
+	owner := "OpenShift's own, used as is"
+	if s.Labels[scc.ManagedByLabel] == scc.ManagedByValue {
+		owner = "created by the operator"
+	}
+	p.section(fmt.Sprintf("SecurityContextConstraints %s (%s), pinned by openshift.io/required-scc", s.Name, owner))
 	seLinux := ""
 	if s.SELinuxContext.SELinuxOptions != nil {
 		seLinux = s.SELinuxContext.SELinuxOptions.Type
 	}
-	uid := int64(0)
-	if s.RunAsUser.UID != nil {
-		uid = *s.RunAsUser.UID
+	runAs := string(s.RunAsUser.Type)
+	switch {
+	case s.RunAsUser.UID != nil:
+		runAs += fmt.Sprintf(" %d", *s.RunAsUser.UID)
+	case s.RunAsUser.UIDRangeMin != nil && s.RunAsUser.UIDRangeMax != nil:
+		runAs += fmt.Sprintf(" %d-%d", *s.RunAsUser.UIDRangeMin, *s.RunAsUser.UIDRangeMax)
 	}
 	p.kv("userNamespaceLevel", string(s.UserNamespaceLevel))
 	p.kv("allowedCapabilities", fmt.Sprint(s.AllowedCapabilities))
 	p.kv("allowPrivilegeEscalation", fmt.Sprint(s.AllowPrivilegeEscalation != nil && *s.AllowPrivilegeEscalation))
 	p.kv("allowPrivilegedContainer", fmt.Sprint(s.AllowPrivilegedContainer))
-	p.kv("runAsUser", fmt.Sprintf("%s %d", s.RunAsUser.Type, uid))
+	p.kv("runAsUser", runAs)
 	p.kv("seLinuxContext", fmt.Sprintf("%s type=%s", s.SELinuxContext.Type, seLinux))
-	p.kv("volumes", fmt.Sprint(s.Volumes))
 	return nil
 }
 
-func showWorkspace(ctx context.Context, p *printer, c client.Client) error {
-	p.step("Creating DevWorkspace %s/%s (Universal Developer Image)", WorkspaceNamespace, WorkspaceName)
+func startWorkspace(ctx context.Context, p *printer, cluster *localcluster.Cluster) (*dwv2.DevWorkspace, error) {
+	c := cluster.Client
+	p.step("Creating DevWorkspace %s/%s (Universal Developer Image) with the toggle off", WorkspaceNamespace, WorkspaceName)
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: WorkspaceNamespace}}); err != nil {
-		return fmt.Errorf("create namespace: %w", err)
+		return nil, fmt.Errorf("create namespace: %w", err)
 	}
 	ws := dwo.SampleWorkspace(WorkspaceNamespace, WorkspaceName)
 	if err := c.Create(ctx, ws); err != nil {
-		return fmt.Errorf("create DevWorkspace: %w", err)
+		return nil, fmt.Errorf("create DevWorkspace: %w", err)
 	}
-	dep, err := dwo.WaitForDeployment(ctx, c, ws, 2*time.Minute)
+	return ws, nil
+}
+
+// showPod waits until the workspace is Running on a pod other than
+// previous, and shows what OpenShift's SCC admission made of that pod.
+func showPod(ctx context.Context, p *printer, cluster *localcluster.Cluster, ws *dwv2.DevWorkspace, previous *corev1.Pod, when string) (*corev1.Pod, error) {
+	c := cluster.Client
+	var pod *corev1.Pod
+	if err := waitFor(ctx, 2*time.Minute, "the workspace to run", func() (bool, error) {
+		cur, err := dwo.RunningPod(ctx, c, ws)
+		if err != nil || cur == nil || (previous != nil && cur.UID == previous.UID) {
+			return false, err
+		}
+		phase := &dwv2.DevWorkspace{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(ws), phase); err != nil {
+			return false, err
+		}
+		pod = cur
+		return phase.Status.Phase == dwv2.DevWorkspaceStatusRunning, nil
+	}); err != nil {
+		return nil, fmt.Errorf("%w; events: %s", err, cluster.EventsFor(ctx, ws.Namespace))
+	}
+	p.section(fmt.Sprintf("Workspace pod %s/%s %s: DevWorkspace Running", pod.Namespace, pod.Name, when))
+	p.kv("admitted under SCC (openshift.io/scc)", pod.Annotations[securityv1.ValidatedSCCAnnotation])
+	p.kv("runs as UID", uidOf(pod))
+	if se := pod.Spec.SecurityContext.SELinuxOptions; se != nil {
+		p.kv("SELinux", fmt.Sprintf("type=%s level=%s", orDefault(se.Type, "<unset: the runtime default container_t>"), se.Level))
+	}
+	hostUsers := "<unset: the host's user namespace>"
+	if pod.Spec.HostUsers != nil {
+		hostUsers = fmt.Sprint(*pod.Spec.HostUsers)
+	}
+	p.kv("hostUsers", hostUsers)
+	for _, k := range []string{operator.DevicesAnnotation, operator.RequiredSCCAnnotation} {
+		if v, ok := pod.Annotations[k]; ok {
+			p.kv("annotation "+k, v)
+		}
+	}
+	tools := pod.Spec.Containers[0]
+	sc, err := yaml.Marshal(tools.SecurityContext)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tpl := dep.Spec.Template
-	p.section(fmt.Sprintf("Workspace Deployment %s/%s, rendered by the DevWorkspace Operator", dep.Namespace, dep.Name))
-	hostUsers := "<unset>"
-	if tpl.Spec.HostUsers != nil {
-		hostUsers = fmt.Sprint(*tpl.Spec.HostUsers)
+	fmt.Fprintf(p.w, "  container %q securityContext:\n%s", tools.Name, indent(string(sc), "    "))
+	return pod, nil
+}
+
+func uidOf(pod *corev1.Pod) string {
+	if uid := dwo.EffectiveUID(pod, &pod.Spec.Containers[0]); uid != nil {
+		return fmt.Sprint(*uid)
 	}
-	p.kv("spec.template.spec.hostUsers", hostUsers)
-	keys := make([]string, 0, len(tpl.Annotations))
-	for k := range tpl.Annotations {
-		keys = append(keys, k)
+	return "<image default>"
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if k == operator.DevicesAnnotation || k == operator.RequiredSCCAnnotation {
-			p.kv("annotation "+k, tpl.Annotations[k])
-		}
-	}
-	for _, ctr := range tpl.Spec.Containers {
-		sc, err := yaml.Marshal(ctr.SecurityContext)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(p.w, "  container %q securityContext:\n%s", ctr.Name, indent(string(sc), "    "))
-	}
-	if !operator.IsNested(&tpl) {
-		return errors.New("the workspace Deployment is not nested-capable: see the NestedContainers status")
-	}
-	return nil
+	return s
 }
 
 func showStatus(ctx context.Context, p *printer, c client.Client) error {
@@ -258,7 +322,7 @@ func showStatus(ctx context.Context, p *printer, c client.Client) error {
 		if err := c.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
 			return false, err
 		}
-		return nc.Status.Workspaces.Nested > 0, nil
+		return nc.Status.Workspaces.Nested > 0 && nc.Status.Workspaces.PendingRestart == 0, nil
 	}); err != nil {
 		return err
 	}

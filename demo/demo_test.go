@@ -10,8 +10,9 @@ import (
 	"github.com/nested-workspaces/enabler/demo"
 )
 
-// The demo is what a newcomer runs first; it must get to the workspace
-// pod's settings on the real local control plane.
+// The demo is what a newcomer runs first; it must show the workspace pod
+// admitted by OpenShift's SCC admission and running, before and after the
+// toggle, on the real local control plane.
 func TestDemoShowsANestedWorkspace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real control plane and DevWorkspace controller")
@@ -25,10 +26,17 @@ func TestDemoShowsANestedWorkspace(t *testing.T) {
 	for _, want := range []string{
 		"Verdict:",
 		"Supported",
+		"SecurityContextConstraints nested-container (OpenShift's own, used as is)",
 		"userNamespaceLevel:                RequirePodLevel",
-		"spec.template.spec.hostUsers:      false",
+		"with the toggle off: DevWorkspace Running",
+		"admitted under SCC (openshift.io/scc): restricted-v2",
+		"with the toggle on: DevWorkspace Running",
+		"admitted under SCC (openshift.io/scc): nested-container",
+		"runs as UID:                       1000\n",
+		"type=container_engine_t",
+		"hostUsers:                         false",
 		"annotation io.kubernetes.cri-o.Devices: /dev/fuse,/dev/net/tun",
-		"annotation openshift.io/required-scc: nested-podman",
+		"annotation openshift.io/required-scc: nested-container",
 		"procMount: Unmasked",
 		"- SETUID",
 		"- SETGID",

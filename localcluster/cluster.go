@@ -114,6 +114,17 @@ func DefaultAssetsDir() string {
 	return filepath.Join(base, fmt.Sprintf("k8s-v%s_etcd-v%s", KubernetesVersion, EtcdVersion))
 }
 
+// MissingBinaries lists the harness binaries dir lacks.
+func MissingBinaries(dir string) []string {
+	var missing []string
+	for _, bin := range harnessBinaries {
+		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
+			missing = append(missing, bin)
+		}
+	}
+	return missing
+}
+
 func assetsDir(opt string) (string, error) {
 	dir := opt
 	if dir == "" {
@@ -122,10 +133,9 @@ func assetsDir(opt string) (string, error) {
 	if dir == "" {
 		dir = DefaultAssetsDir()
 	}
-	for _, bin := range harnessBinaries {
-		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
-			return "", fmt.Errorf("control plane binary %s not found in %s: run `make bins` (builds them from the Go module proxy, ~6 min the first time)", bin, dir)
-		}
+	if missing := MissingBinaries(dir); len(missing) > 0 {
+		return "", fmt.Errorf("control plane binaries %s not found in %s: run `make bins` (builds them from the Go module proxy, ~12 min the first time)",
+			strings.Join(missing, ", "), dir)
 	}
 	return dir, nil
 }

@@ -61,6 +61,30 @@ func TestOpenShiftAdmitsAndRunsPodsAsOpenShiftDoes(t *testing.T) {
 			wantSCC: "nested-container", wantUID: 0, wantLevel: mcs, wantType: "container_engine_t"},
 	}
 	grantUse(t, c, ns, "nested-container", "builder")
+
+	t.Run("the node refuses UID 0 where the pod must run as non-root", func(t *testing.T) {
+		d := deployment(ns, "root-refused", "builder")
+		d.Spec.Template.Annotations = map[string]string{securityv1.RequiredSCCAnnotation: "nested-container"}
+		d.Spec.Template.Spec.HostUsers = ptr.To(false)
+		d.Spec.Template.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{RunAsNonRoot: ptr.To(true)}
+		if err := c.Client.Create(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		localcluster.Eventually(t, 60*time.Second, "the pod is refused by the node", func() error {
+			pods := &corev1.PodList{}
+			if err := c.Client.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app": "root-refused"}); err != nil {
+				return err
+			}
+			for _, p := range pods.Items {
+				for _, cs := range p.Status.ContainerStatuses {
+					if w := cs.State.Waiting; w != nil && w.Reason == "CreateContainerConfigError" && p.Status.Phase == corev1.PodPending {
+						return nil
+					}
+				}
+			}
+			return fmt.Errorf("no pod refused among %d: %s", len(pods.Items), c.EventsFor(ctx, ns))
+		})
+	})
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			name := fmt.Sprintf("app-%d", i)

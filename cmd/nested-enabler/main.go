@@ -1,6 +1,7 @@
-// Command nested-enabler is the nested-workspaces operator binary:
-// `run` runs the operator, `detect` reports what a cluster supports, and
-// `demo` runs everything on an embedded local control plane.
+// Command nested-enabler is the nested-workspaces operator binary: `run`
+// runs the operator, `detect` reports what a cluster supports. The demo on
+// an embedded local control plane is its own command,
+// cmd/nested-workspaces-demo, so that this binary links no test harness.
 package main
 
 import (
@@ -58,7 +59,7 @@ func newRootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())
 	})
-	root.AddCommand(newRunCommand(), newDetectCommand(), newDemoCommand())
+	root.AddCommand(newRunCommand(), newDetectCommand())
 	return root
 }
 
