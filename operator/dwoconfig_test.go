@@ -7,13 +7,20 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-var settings = WorkspaceSettings{SCCName: "nested-podman", Capabilities: []string{"SETUID", "SETGID"}, Devices: []string{"/dev/fuse", "/dev/net/tun"}}
+var settings = WorkspaceSettings{SCCName: "nested-podman", RunAsUser: 1000, Capabilities: []string{"SETUID", "SETGID"}, Devices: []string{"/dev/fuse", "/dev/net/tun"}}
 
 func TestDesiredDWOConfigCarriesExactlyOurFields(t *testing.T) {
 	u := DesiredDWOConfig("openshift-operators", settings)
 	ws, _, _ := unstructured.NestedMap(u.Object, "config", "workspace")
-	if len(ws) != 3 {
-		t.Errorf("config.workspace has %d fields, want hostUsers, containerSecurityContext, podAnnotations: %v", len(ws), ws)
+	if len(ws) != 4 {
+		t.Errorf("config.workspace has %d fields, want hostUsers, podSecurityContext, containerSecurityContext, podAnnotations: %v", len(ws), ws)
+	}
+	if uid, _, _ := unstructured.NestedInt64(u.Object, "config", "workspace", "podSecurityContext", "runAsUser"); uid != 1000 {
+		t.Errorf("podSecurityContext.runAsUser = %d, want 1000: an SCC whose range starts at 0 would give UID 0", uid)
+	}
+	psc, _, _ := unstructured.NestedMap(u.Object, "config", "workspace", "podSecurityContext")
+	if len(psc) != 1 {
+		t.Errorf("podSecurityContext carries more than runAsUser: %v", psc)
 	}
 	for path, want := range map[string]any{
 		"hostUsers": false,
@@ -37,8 +44,14 @@ func TestDWOConfigInStep(t *testing.T) {
 		u.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply}})
 		return u
 	}
-	reordered := DesiredDWOConfig("ns", WorkspaceSettings{SCCName: "nested-podman", Capabilities: []string{"SETGID", "SETUID"}, Devices: settings.Devices})
-	otherSCC := DesiredDWOConfig("ns", WorkspaceSettings{SCCName: "other", Capabilities: settings.Capabilities, Devices: settings.Devices})
+	with := func(change func(*WorkspaceSettings)) *unstructured.Unstructured {
+		s := settings
+		change(&s)
+		return DesiredDWOConfig("ns", s)
+	}
+	reordered := with(func(s *WorkspaceSettings) { s.Capabilities = []string{"SETGID", "SETUID"} })
+	otherSCC := with(func(s *WorkspaceSettings) { s.SCCName = "other" })
+	otherUID := with(func(s *WorkspaceSettings) { s.RunAsUser = 2000 })
 	for _, tc := range []struct {
 		name    string
 		current *unstructured.Unstructured
@@ -49,6 +62,7 @@ func TestDWOConfigInStep(t *testing.T) {
 		{"same_values_owned_by_us_are_in_step", owned(DesiredDWOConfig("ns", settings)), true},
 		{"capability_order_does_not_matter", owned(reordered), true},
 		{"another_scc_annotation_is_drift", owned(otherSCC), false},
+		{"another_run_as_user_is_drift", owned(otherUID), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := dwoConfigInStep(tc.current, desired); got != tc.want {

@@ -252,19 +252,9 @@ func TestUserNamespaceLevelPruning(t *testing.T) {
 func TestPreferBuiltIn(t *testing.T) {
 	c := requireCluster(t)
 	ctx := context.Background()
-	// OpenShift's own nested-container SCC as 4.20 ships it (no label of
-	// ours).
-	builtIn := &securityv1.SecurityContextConstraints{
-		ObjectMeta:               metav1.ObjectMeta{Name: scc.BuiltInSCCName},
-		AllowPrivilegeEscalation: ptr.To(true),
-		AllowedCapabilities:      []corev1.Capability{"SETUID", "SETGID"},
-		RunAsUser:                securityv1.RunAsUserStrategyOptions{Type: securityv1.RunAsUserStrategyMustRunAsRange, UIDRangeMin: ptr.To[int64](0), UIDRangeMax: ptr.To[int64](65534)},
-		SELinuxContext:           securityv1.SELinuxContextStrategyOptions{Type: securityv1.SELinuxStrategyMustRunAs, SELinuxOptions: &corev1.SELinuxOptions{Type: scc.SELinuxType}},
-		FSGroup:                  securityv1.FSGroupStrategyOptions{Type: securityv1.FSGroupStrategyMustRunAs, Ranges: []securityv1.IDRange{{Min: 0, Max: 65534}}},
-		SupplementalGroups:       securityv1.SupplementalGroupsStrategyOptions{Type: securityv1.SupplementalGroupsStrategyMustRunAs, Ranges: []securityv1.IDRange{{Min: 0, Max: 65534}}},
-		UserNamespaceLevel:       securityv1.NamespaceLevelRequirePod,
-		Volumes:                  []securityv1.FSType{securityv1.FSTypeConfigMap, securityv1.FSTypeEmptyDir, securityv1.FSProjected, securityv1.FSTypeSecret},
-	}
+	// OpenShift's own nested-container SCC, as the 4.20 simulation installs
+	// it (no label of ours).
+	builtIn := getSCC(t, scc.BuiltInSCCName)
 	check := func(t *testing.T, mode string, minor int, want string) {
 		t.Helper()
 		got, err := scc.PreferBuiltIn(ctx, c.Client, mode, minor)
@@ -273,13 +263,16 @@ func TestPreferBuiltIn(t *testing.T) {
 		}
 	}
 
+	if err := c.Client.Delete(ctx, builtIn); err != nil {
+		t.Fatal(err)
+	}
 	t.Run("absent_built_in_scc_means_our_own", func(t *testing.T) {
 		check(t, "Auto", 20, "")
 	})
+	builtIn.ResourceVersion, builtIn.UID, builtIn.CreationTimestamp, builtIn.ManagedFields = "", "", metav1.Time{}, nil
 	if err := c.Client.Create(ctx, builtIn); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Client.Delete(ctx, builtIn) })
 	t.Run("auto_on_4.20_uses_it", func(t *testing.T) { check(t, "Auto", 20, scc.BuiltInSCCName) })
 	t.Run("auto_on_4.22_uses_it", func(t *testing.T) { check(t, "Auto", 22, scc.BuiltInSCCName) })
 	t.Run("auto_on_4.19_does_not", func(t *testing.T) { check(t, "Auto", 19, "") })

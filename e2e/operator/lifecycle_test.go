@@ -85,29 +85,16 @@ func TestOperatorLifecycle(t *testing.T) {
 
 	// A workspace Running before the toggle: the DevWorkspace Operator
 	// applies its new configuration when it next reconciles the workspace
-	// and rolls the pod (a restart). Measured here, and counted in the
-	// status as pending a restart until then.
+	// (something about the workspace's own objects changing triggers that,
+	// not the configuration) and rolls the pod: a restart. Until then the
+	// status counts it as pending a restart.
 	t.Run("running_workspace_across_toggle_on", func(t *testing.T) {
 		if plain == nil {
 			t.Skip("no workspace from before the toggle")
 		}
-		before, err := dwo.RunningPod(ctx, env.cluster.Client, plain)
-		if err != nil || before == nil {
-			t.Fatalf("the workspace started before the toggle has no Running pod: %v", err)
-		}
-		start := time.Now()
-		var after *corev1.Pod
-		localcluster.Eventually(t, runTimeout, "the running workspace's pod is replaced", func() error {
-			p, err := dwo.RunningPod(ctx, env.cluster.Client, plain)
-			if err != nil || p == nil || p.UID == before.UID {
-				return errorf("still the pod from before the toggle (%v)", err)
-			}
-			after = p
-			return nil
-		})
-		t.Logf("DWO rolled the Running workspace's pod %s after the toggle", time.Since(start).Round(100*time.Millisecond))
-		assertNestedPod(t, after, scc.BuiltInSCCName, enablerv1alpha1.DefaultRunAsUser)
-		localcluster.Eventually(t, waitTimeout, "nothing pending after the roll", func() error {
+		pod := rolledOrRestarted(t, plain, func(a admission) bool { return a.nested })
+		assertNestedPod(t, pod, scc.BuiltInSCCName, enablerv1alpha1.DefaultRunAsUser)
+		localcluster.Eventually(t, waitTimeout, "nothing pending once it runs nested", func() error {
 			if w := getNC(t).Status.Workspaces; w.Total != 1 || w.Nested != 1 || w.PendingRestart != 0 {
 				return errorf("workspaces = %+v, want total 1, 1 nested, none pending", w)
 			}
@@ -315,18 +302,10 @@ func TestOperatorLifecycle(t *testing.T) {
 		if !sccExists(t, scc.BuiltInSCCName) {
 			t.Errorf("toggle-off deleted OpenShift's own SCC")
 		}
-		// Running nested workspaces are rolled back the same way.
+		// Running nested workspaces go back the same way.
 		if nestedWS != nil {
-			localcluster.Eventually(t, runTimeout, "the running nested workspace is rolled to restricted-v2", func() error {
-				p, err := dwo.RunningPod(ctx, env.cluster.Client, nestedWS)
-				if err != nil || p == nil {
-					return errorf("no Running pod (%v)", err)
-				}
-				if a := admitted(t, p); a.scc != "restricted-v2" || a.nested {
-					return errorf("pod %s admitted as %+v", p.Name, a)
-				}
-				return nil
-			})
+			pod := rolledOrRestarted(t, nestedWS, func(a admission) bool { return a.scc == "restricted-v2" && !a.nested })
+			assertRestrictedPod(t, pod)
 		}
 		ws, dep := startWorkspace(t, userNS, "after-off")
 		if operator.IsNested(&dep.Spec.Template) {
@@ -365,6 +344,33 @@ func TestOperatorLifecycle(t *testing.T) {
 		assertRestrictedPod(t, runningWorkspace(t, ws))
 		setEnabled(t, false)
 		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
+	})
+
+	// 4.19 with the gates on has no nested-container SCC: the operator's own
+	// SCC is used there.
+	t.Run("own_scc_on_4_19_techpreview", func(t *testing.T) {
+		if err := env.cluster.Simulate(ctx, localcluster.OCP419TechPreview); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := env.cluster.Simulate(ctx, localcluster.OCP420); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		if sccExists(t, scc.BuiltInSCCName) {
+			t.Fatalf("the 4.19 simulation has OpenShift 4.20's %s SCC", scc.BuiltInSCCName)
+		}
+		setEnabled(t, true)
+		defer func() {
+			setEnabled(t, false)
+			waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
+		}()
+		msg := waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+		if !strings.Contains(msg, "SCC "+enablerv1alpha1.DefaultSCCName) {
+			t.Errorf("Ready does not name our SCC: %s", msg)
+		}
+		ws, _ := startWorkspace(t, userNS, "on-4-19")
+		assertNestedPod(t, runningWorkspace(t, ws), enablerv1alpha1.DefaultSCCName, enablerv1alpha1.DefaultRunAsUser)
 	})
 
 	t.Run("foreign_scc_is_not_overwritten", func(t *testing.T) {
@@ -409,20 +415,36 @@ func TestOperatorLifecycle(t *testing.T) {
 	assertInvariant(t)
 }
 
-// unchangedFor fails when the workspace's Running pod is replaced within d.
-func unchangedFor(t *testing.T, ws *dwv2.DevWorkspace, before *corev1.Pod, d time.Duration) {
+// rolledOrRestarted waits for the DevWorkspace Operator to roll a Running
+// workspace onto the configuration now wanted (wanted tells its pod); if it
+// has not within rollWait, the status must count the workspace as pending a
+// restart, and the workspace is restarted as a user would. Either way it
+// returns the workspace's new Running pod and logs what happened.
+func rolledOrRestarted(t *testing.T, ws *dwv2.DevWorkspace, wanted func(admission) bool) *corev1.Pod {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		now, err := dwo.RunningPod(context.Background(), env.cluster.Client, ws)
+	const rollWait = 30 * time.Second
+	ctx := context.Background()
+	start := time.Now()
+	for time.Since(start) < rollWait {
+		p, err := dwo.RunningPod(ctx, env.cluster.Client, ws)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if now == nil || now.UID != before.UID {
-			t.Fatalf("the Running workspace's pod was replaced without a restart (DWO re-rendered it)")
+		if p != nil && wanted(admitted(t, p)) {
+			t.Logf("DWO rolled %s onto the new configuration %s after the toggle", ws.Name, time.Since(start).Round(100*time.Millisecond))
+			return p
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 	}
+	if pending := getNC(t).Status.Workspaces.PendingRestart; pending < 1 {
+		t.Errorf("%s still runs the old configuration after %s, yet status.workspaces.pendingRestart = %d", ws.Name, rollWait, pending)
+	}
+	t.Logf("DWO had not rolled %s after %s: restarted it", ws.Name, rollWait)
+	p := restartWorkspace(t, ws)
+	if !wanted(admitted(t, p)) {
+		t.Errorf("after a restart %s runs as %+v", ws.Name, admitted(t, p))
+	}
+	return p
 }
 
 func workspaceServiceAccount(t *testing.T, namespace string) string {
