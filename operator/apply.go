@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strings"
 
+	securityv1 "github.com/openshift/api/security/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -17,35 +19,53 @@ import (
 	"github.com/nested-workspaces/enabler/scc"
 )
 
-// apply makes the cluster match the plan, collecting problems for the
-// status instead of stopping at the first.
+// apply makes the cluster match the plan, in an order that never leaves a
+// workspace pinned to an SCC it cannot use: the SCC, then the grants to use
+// it, then the DevWorkspaceOperatorConfig that pins workspaces to it, and
+// only then the release of whatever was used before. It stops at the first
+// step that fails.
 func (r *Reconciler) apply(ctx context.Context, nc *enablerv1alpha1.NestedContainers, p Plan) *outcome {
 	o := &outcome{}
-	if !p.Nested {
-		if err := r.cleanUp(ctx, nc); err != nil {
-			o.fail(err)
+	switch {
+	case p.Hold:
+		return o
+	case !p.Nested:
+		if err := r.cleanUp(ctx); err != nil {
+			o.cleanupFailed(err)
 		}
 		return o
 	}
-	if p.CreateSCC {
-		r.applySCC(ctx, nc, p, o)
-	} else if err := r.deleteOurSCC(ctx, nc); err != nil {
+	if err := r.ensureFinalizer(ctx, nc); err != nil {
 		o.fail(err)
-	}
-	if o.blocked() {
-		// Without the SCC workspace pods cannot be admitted; configuring DWO
-		// now would only make new workspaces fail to start.
 		return o
 	}
-	if err := r.applyGrants(ctx, p.SCCName); err != nil {
-		o.fail(err)
+	if p.CreateSCC {
+		r.applySCC(ctx, p, o)
+		if o.blocked() {
+			// Without the SCC workspace pods cannot be admitted; configuring
+			// DWO now would only make new workspaces fail to start.
+			return o
+		}
+	}
+	blocked, err := r.applyGrants(ctx, p.SCCName)
+	if len(blocked) > 0 {
+		o.degrade(enablerv1alpha1.ReasonGrantBlocked, describeBlocked(p.SCCName, blocked))
+	}
+	if err != nil {
+		o.fail(fmt.Errorf("grant use of %s: %w", describeSCC(p), err))
 		return o
 	}
 	r.applyDWOConfig(ctx, p, o)
+	if o.blocked() {
+		return o
+	}
+	if err := r.releaseOtherSCCs(ctx, p.SCCName); err != nil {
+		o.fail(fmt.Errorf("release what was used before %s: %w", describeSCC(p), err))
+	}
 	return o
 }
 
-func (r *Reconciler) applySCC(ctx context.Context, nc *enablerv1alpha1.NestedContainers, p Plan, o *outcome) {
+func (r *Reconciler) applySCC(ctx context.Context, p Plan, o *outcome) {
 	desired := scc.NestedPodmanSCC(p.SCCName, p.Settings.RunAsUser, p.Settings.Capabilities)
 	_, err := scc.ApplySCC(ctx, r.Client, r.APIReader, desired)
 	var foreign *scc.ForeignSCCError
@@ -117,28 +137,38 @@ func (r *Reconciler) releaseDWOConfig(ctx context.Context) error {
 	if err != nil || current == nil || !managedBy(current, FieldManager) {
 		return err
 	}
-	if err := r.Client.Patch(ctx, emptyDWOConfig(r.DWONamespace), client.Apply, client.FieldOwner(FieldManager)); err != nil {
+	if err := r.Client.Patch(ctx, emptyDWOConfig(r.DWONamespace), client.Apply, client.FieldOwner(FieldManager)); err != nil && !meta.IsNoMatchError(err) {
 		return fmt.Errorf("remove our fields from DevWorkspaceOperatorConfig %s/%s: %w", r.DWONamespace, DWOConfigName, err)
 	}
 	return nil
 }
 
-// cleanUp removes everything we wrote: our DWOC fields first, so no new
-// workspace is rendered for an SCC that is about to go.
-func (r *Reconciler) cleanUp(ctx context.Context, nc *enablerv1alpha1.NestedContainers) error {
-	return errors.Join(
-		r.releaseDWOConfig(ctx),
-		r.deleteGrants(ctx),
-		r.deleteOurSCC(ctx, nc),
-	)
+// cleanUp removes everything we wrote, in order, stopping at the first
+// failure: our DevWorkspaceOperatorConfig fields first, so that no new
+// workspace is rendered for an SCC that is about to go; then the grants;
+// then our SCCs.
+func (r *Reconciler) cleanUp(ctx context.Context) error {
+	return runSteps(ctx, []step{
+		{"remove our fields from the DevWorkspaceOperatorConfig", r.releaseDWOConfig},
+		{"delete our RoleBindings", func(ctx context.Context) error {
+			return r.deleteOurs(ctx, "RoleBinding", &rbacv1.RoleBindingList{}, keepNone)
+		}},
+		{"delete our ClusterRoleBindings", func(ctx context.Context) error {
+			return r.deleteOurs(ctx, "ClusterRoleBinding", &rbacv1.ClusterRoleBindingList{}, keepNone)
+		}},
+		{"delete our ClusterRoles", func(ctx context.Context) error {
+			return r.deleteOurs(ctx, "ClusterRole", &rbacv1.ClusterRoleList{}, keepNone)
+		}},
+		{"delete our SCCs", func(ctx context.Context) error { return r.deleteOurSCCs(ctx, "") }},
+	})
 }
 
-func (r *Reconciler) deleteOurSCC(ctx context.Context, nc *enablerv1alpha1.NestedContainers) error {
-	name := nc.Spec.SCC.Name
-	if name == "" {
-		name = enablerv1alpha1.DefaultSCCName
-	}
-	return scc.DeleteSCC(ctx, r.Client, name)
+func keepNone(client.Object) bool { return false }
+
+// deleteOurSCCs deletes every SCC that carries our label but keep.
+func (r *Reconciler) deleteOurSCCs(ctx context.Context, keep string) error {
+	return r.deleteOurs(ctx, "SecurityContextConstraints", &securityv1.SecurityContextConstraintsList{},
+		func(o client.Object) bool { return o.GetName() == keep })
 }
 
 // builtInSCC names OpenShift's own nested-container SCC when the spec asks
@@ -147,7 +177,8 @@ func (r *Reconciler) builtInSCC(ctx context.Context, nc *enablerv1alpha1.NestedC
 	if report.Verdict != detect.Supported {
 		return "", nil
 	}
-	return scc.PreferBuiltIn(ctx, r.APIReader, string(nc.Spec.SCC.BuiltIn), report.OpenShiftMinor())
+	// The cache holds every SCC, so OpenShift's own is seen to come and go.
+	return scc.PreferBuiltIn(ctx, r.Client, string(nc.Spec.SCC.BuiltIn), report.OpenShiftMinor())
 }
 
 // workspacePageSize bounds how many workspace Deployments are decoded at

@@ -13,6 +13,10 @@ import (
 type Plan struct {
 	// Nested is true when workspaces should be made nested-capable.
 	Nested bool
+	// Hold keeps what is in place, writing nothing: detection cannot tell
+	// right now, and the last configuration was good. HoldWhy says why.
+	Hold    bool
+	HoldWhy string
 	// SCCName is the SCC workspace pods are pinned to.
 	SCCName string
 	// CreateSCC is false when OpenShift's own nested-container SCC is used.
@@ -23,27 +27,64 @@ type Plan struct {
 }
 
 // decide turns the toggle and the detection report into a plan. It is pure.
-func decide(nc *enablerv1alpha1.NestedContainers, report *detect.Report, builtInSCC string) Plan {
-	sccName := nc.Spec.SCC.Name
-	if sccName == "" {
-		sccName = enablerv1alpha1.DefaultSCCName
-	}
-	p := Plan{SCCName: sccName, CreateSCC: true}
+// configured tells whether the last reconcile left workspaces configured
+// (Ready=True): a detection that cannot tell for now then keeps it.
+func decide(nc *enablerv1alpha1.NestedContainers, report *detect.Report, builtInSCC string, configured bool) Plan {
+	p := Plan{SCCName: enablerv1alpha1.DefaultSCCName, CreateSCC: true}
 	caps := nc.NormalizedCapabilities()
 	// OpenShift's nested-container SCC allows SETUID and SETGID only.
 	if builtInSCC != "" && !slices.Contains(caps, enablerv1alpha1.CapabilityChown) {
 		p.SCCName, p.CreateSCC = builtInSCC, false
 	}
 	p.Settings = WorkspaceSettings{SCCName: p.SCCName, RunAsUser: nc.EffectiveRunAsUser(), Capabilities: caps, Devices: nc.NormalizedDevices()}
+	dwo := dwoProblem(report)
 	switch {
 	case !nc.Spec.Enabled:
 		p.WhyNotReason, p.WhyNot = enablerv1alpha1.ReasonDisabled, "spec.enabled is false: set it to true to make new workspaces nested-capable"
+	case report.Verdict != detect.Supported && configured && inconclusive(report.Reasons):
+		p.Hold, p.HoldWhy = true, "cannot tell now whether the cluster supports nested containers ("+reasonMessages(report.Reasons)+
+			"); keeping the configuration in place until it can (this happens mid-upgrade)"
 	case report.Verdict != detect.Supported:
 		p.WhyNotReason, p.WhyNot = enablerv1alpha1.ReasonClusterUnsupported, "cluster cannot run nested containers: "+reasonMessages(report.Reasons)
+	case dwo != nil:
+		// Without a DevWorkspace Operator that can set hostUsers, an SCC and
+		// grants would serve no workspace: write nothing.
+		p.WhyNotReason, p.WhyNot = dwo.reason, dwo.message
 	default:
 		p.Nested = true
 	}
 	return p
+}
+
+// inconclusive tells whether every reason for an Unsupported verdict is one
+// that passes (objects missing or unreadable for a moment, a FeatureGate not
+// yet listing the new version mid-upgrade), rather than a fact about the
+// cluster (too old, gates off, not OpenShift).
+func inconclusive(rs []detect.Reason) bool {
+	if len(rs) == 0 {
+		return false
+	}
+	for _, r := range rs {
+		switch r.Code {
+		case detect.ReasonClusterVersionMissing, detect.ReasonClusterVersionUnknown, detect.ReasonVersionUnparsable,
+			detect.ReasonFeatureGateMissing, detect.ReasonFeatureGateVersionMissing:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func dwoProblem(report *detect.Report) *problem {
+	for _, d := range report.Degraded {
+		switch d.Code {
+		case detect.ReasonDevWorkspaceOperatorMissing:
+			return &problem{enablerv1alpha1.ReasonDevWorkspaceMissing, d.Message}
+		case detect.ReasonDevWorkspaceOperatorTooOld:
+			return &problem{enablerv1alpha1.ReasonDevWorkspaceTooOld, d.Message}
+		}
+	}
+	return nil
 }
 
 func reasonMessages(rs []detect.Reason) string {

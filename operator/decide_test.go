@@ -11,7 +11,10 @@ import (
 
 func TestDecide(t *testing.T) {
 	supported := &detect.Report{Verdict: detect.Supported}
-	unsupported := &detect.Report{Verdict: detect.Unsupported, Reasons: []detect.Reason{{Code: "OpenShiftTooOld", Message: "OpenShift 4.18.20 is older than 4.19"}}}
+	unsupported := &detect.Report{Verdict: detect.Unsupported, Reasons: []detect.Reason{{Code: detect.ReasonOpenShiftTooOld, Message: "OpenShift 4.18.20 is older than 4.19"}}}
+	midUpgrade := &detect.Report{Verdict: detect.Unsupported, Reasons: []detect.Reason{{Code: detect.ReasonFeatureGateVersionMissing, Message: "FeatureGate has no entry for 4.21.0"}}}
+	noDWO := &detect.Report{Verdict: detect.Supported, Degraded: []detect.Reason{{Code: detect.ReasonDevWorkspaceOperatorMissing, Message: "install the DevWorkspace Operator"}}}
+	oldDWO := &detect.Report{Verdict: detect.Supported, Degraded: []detect.Reason{{Code: detect.ReasonDevWorkspaceOperatorTooOld, Message: "DevWorkspace Operator 0.37 or newer required"}}}
 	nc := func(enabled bool, caps ...string) *enablerv1alpha1.NestedContainers {
 		n := &enablerv1alpha1.NestedContainers{}
 		n.Spec.Enabled = enabled
@@ -23,20 +26,28 @@ func TestDecide(t *testing.T) {
 		nc         *enablerv1alpha1.NestedContainers
 		report     *detect.Report
 		builtIn    string
+		configured bool
 		wantNested bool
 		wantSCC    string
 		wantCreate bool
 		wantReason string
 		wantWhy    string
 	}{
-		{"toggle_off_is_not_nested", nc(false), supported, "", false, "nested-podman", true, enablerv1alpha1.ReasonDisabled, "spec.enabled is false"},
-		{"unsupported_cluster_is_not_nested_and_says_why", nc(true), unsupported, "", false, "nested-podman", true, enablerv1alpha1.ReasonClusterUnsupported, "4.18.20"},
-		{"enabled_and_supported_is_nested_under_our_scc", nc(true), supported, "", true, "nested-podman", true, "", ""},
-		{"builtin_scc_is_used_when_offered", nc(true), supported, "nested-container", true, "nested-container", false, "", ""},
-		{"chown_needs_our_scc_even_when_builtin_exists", nc(true, "SETUID", "SETGID", "CAP_chown"), supported, "nested-container", true, "nested-podman", true, "", ""},
+		{"toggle_off_is_not_nested", nc(false), supported, "", true, false, "nested-podman", true, enablerv1alpha1.ReasonDisabled, "spec.enabled is false"},
+		{"unsupported_cluster_is_not_nested_and_says_why", nc(true), unsupported, "", false, false, "nested-podman", true, enablerv1alpha1.ReasonClusterUnsupported, "4.18.20"},
+		{"unsupported_for_good_tears_down_even_when_configured", nc(true), unsupported, "", true, false, "nested-podman", true, enablerv1alpha1.ReasonClusterUnsupported, "4.18.20"},
+		{"inconclusive_detection_never_configures_anew", nc(true), midUpgrade, "", false, false, "nested-podman", true, enablerv1alpha1.ReasonClusterUnsupported, "4.21.0"},
+		{"missing_dwo_writes_nothing", nc(true), noDWO, "", false, false, "nested-podman", true, enablerv1alpha1.ReasonDevWorkspaceMissing, "install the DevWorkspace Operator"},
+		{"old_dwo_writes_nothing", nc(true), oldDWO, "", false, false, "nested-podman", true, enablerv1alpha1.ReasonDevWorkspaceTooOld, "0.37"},
+		{"enabled_and_supported_is_nested_under_our_scc", nc(true), supported, "", false, true, "nested-podman", true, "", ""},
+		{"builtin_scc_is_used_when_offered", nc(true), supported, "nested-container", false, true, "nested-container", false, "", ""},
+		{"chown_needs_our_scc_even_when_builtin_exists", nc(true, "SETUID", "SETGID", "CAP_chown"), supported, "nested-container", false, true, "nested-podman", true, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := decide(tc.nc, tc.report, tc.builtIn)
+			p := decide(tc.nc, tc.report, tc.builtIn, tc.configured)
+			if p.Hold {
+				t.Errorf("plan holds: %+v", p)
+			}
 			if p.Nested != tc.wantNested || p.SCCName != tc.wantSCC || p.CreateSCC != tc.wantCreate || p.WhyNotReason != tc.wantReason {
 				t.Errorf("plan = %+v", p)
 			}
@@ -51,6 +62,35 @@ func TestDecide(t *testing.T) {
 			}
 			if strings.Join(p.Settings.Devices, ",") != "/dev/fuse,/dev/net/tun" {
 				t.Errorf("devices = %v", p.Settings.Devices)
+			}
+		})
+	}
+}
+
+// Mid-upgrade the FeatureGate may not list the new version yet: a cluster
+// that was configured keeps its configuration rather than tearing it down.
+func TestDecideHoldsTheLastGoodConfiguration(t *testing.T) {
+	nc := &enablerv1alpha1.NestedContainers{}
+	nc.Spec.Enabled = true
+	for _, tc := range []struct {
+		name       string
+		reasons    []detect.Reason
+		configured bool
+		wantHold   bool
+	}{
+		{"feature_gate_without_the_new_version", []detect.Reason{{Code: detect.ReasonFeatureGateVersionMissing}}, true, true},
+		{"cluster_version_unreadable", []detect.Reason{{Code: detect.ReasonClusterVersionMissing}}, true, true},
+		{"not_configured_before_holds_nothing", []detect.Reason{{Code: detect.ReasonFeatureGateVersionMissing}}, false, false},
+		{"gates_turned_off_is_a_fact", []detect.Reason{{Code: detect.ReasonFeatureGatesNotEnabled}}, true, false},
+		{"one_fact_among_passing_reasons_is_a_fact", []detect.Reason{{Code: detect.ReasonFeatureGateVersionMissing}, {Code: detect.ReasonNotOpenShift}}, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := decide(nc, &detect.Report{Verdict: detect.Unsupported, Reasons: tc.reasons}, "", tc.configured)
+			if p.Hold != tc.wantHold || p.Nested {
+				t.Errorf("plan = %+v, want Hold=%t and not Nested", p, tc.wantHold)
+			}
+			if p.Hold && !strings.Contains(p.HoldWhy, "keeping the configuration") {
+				t.Errorf("HoldWhy = %q", p.HoldWhy)
 			}
 		})
 	}

@@ -11,7 +11,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
@@ -102,13 +101,16 @@ func NewManager(o Options) (ctrl.Manager, error) {
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		Cache: cache.Options{
 			ByObject: map[client.Object]cache.ByObject{
-				&appsv1.Deployment{}:                     {Label: workspaceSelector, Transform: keepMetadata},
-				&corev1.ServiceAccount{}:                 {Label: workspaceSelector, Transform: keepMetadata},
-				&securityv1.SecurityContextConstraints{}: {Label: ours},
-				&rbacv1.ClusterRole{}:                    {Label: ours},
-				&rbacv1.ClusterRoleBinding{}:             {Label: ours},
-				&rbacv1.RoleBinding{}:                    {Label: ours},
-				&corev1.Node{}:                           {Transform: keepRuntimeHandlers},
+				&appsv1.Deployment{}: {Label: workspaceSelector, Transform: keepMetadata},
+				// Owner references stay: use is granted only to service
+				// accounts a DevWorkspace controls.
+				&corev1.ServiceAccount{}: {Label: workspaceSelector, Transform: keepMetadataAndOwners},
+				// Every SCC: a cluster has a few dozen, and OpenShift's own
+				// nested-container must be seen to come and go.
+				&rbacv1.ClusterRole{}:        {Label: ours},
+				&rbacv1.ClusterRoleBinding{}: {Label: ours},
+				&rbacv1.RoleBinding{}:        {Label: ours},
+				&corev1.Node{}:               {Transform: keepRuntimeHandlers},
 			},
 		},
 		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
@@ -155,8 +157,6 @@ var toCluster = handler.EnqueueRequestsFromMapFunc(func(context.Context, client.
 // SetupWithManager registers the watches. Every event funnels into the one
 // reconcile key, so a burst of workspace events costs one reconcile.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	dwoc := &unstructured.Unstructured{}
-	dwoc.SetGroupVersionKind(DWOConfigGVK)
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("nestedcontainers").
 		For(&enablerv1alpha1.NestedContainers{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate))).
@@ -172,15 +172,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Node{}, toCluster, builder.WithPredicates(runtimeHandlersChanged)).
 		Watches(&configv1.ClusterVersion{}, toCluster).
 		Watches(&configv1.FeatureGate{}, toCluster)
-	if servesKind(mgr, dwoc) {
-		b = b.Watches(dwoc, toCluster)
+	c, err := b.Build(r)
+	if err != nil {
+		return err
 	}
-	return b.Complete(r)
-}
-
-func servesKind(mgr ctrl.Manager, obj client.Object) bool {
-	_, err := mgr.GetRESTMapper().RESTMapping(obj.GetObjectKind().GroupVersionKind().GroupKind(), obj.GetObjectKind().GroupVersionKind().Version)
-	return err == nil
+	r.watches = &optionalWatches{mgr: mgr, controller: c}
+	return nil
 }
 
 var deletionPredicate = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
@@ -201,6 +198,14 @@ func keepMetadata(obj any) (any, error) {
 		m.ManagedFields = nil
 		m.Annotations = nil
 		m.OwnerReferences = nil
+	}
+	return obj, nil
+}
+
+func keepMetadataAndOwners(obj any) (any, error) {
+	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		m.ManagedFields = nil
+		m.Annotations = nil
 	}
 	return obj, nil
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,8 +18,11 @@ import (
 	"github.com/nested-workspaces/enabler/detect"
 )
 
-// blockedRecheck is how often a blocked configuration is looked at again.
-const blockedRecheck = time.Minute
+// blockedRecheck is how often a configuration blocked by what is not
+// watched (an admin's SCC, a tenant's RoleBinding of our name, another
+// manager's field, a DevWorkspace Operator not yet installed) is looked at
+// again.
+const blockedRecheck = 30 * time.Second
 
 // Finalizer lets the operator remove what it wrote when the
 // NestedContainers resource is deleted.
@@ -40,6 +45,8 @@ type Reconciler struct {
 	// DevWorkspace controller's service account DWOServiceAccount.
 	DWONamespace      string
 	DWOServiceAccount string
+
+	watches *optionalWatches
 }
 
 // Reconcile observes, decides, applies and reports.
@@ -51,8 +58,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !nc.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.finalize(ctx, nc)
 	}
-	if err := r.ensureFinalizer(ctx, nc); err != nil {
-		return ctrl.Result{}, err
+	if err := r.watches.ensure(ctx); err != nil {
+		return ctrl.Result{}, fmt.Errorf("watch the DevWorkspace Operator's kinds: %w", err)
 	}
 	report, err := r.Detector.Detect(ctx)
 	if err != nil {
@@ -62,21 +69,29 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	plan := decide(nc, report, builtIn)
+	plan := decide(nc, report, builtIn, wasConfigured(nc))
 	outcome := r.apply(ctx, nc, plan)
-	counts, err := r.countWorkspaces(ctx, plan.Nested && !outcome.blocked())
+	counts, err := r.countWorkspaces(ctx, (plan.Nested || plan.Hold) && !outcome.blocked())
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.report(ctx, nc, report, plan, outcome, counts); err != nil {
 		return ctrl.Result{}, err
 	}
-	if len(outcome.blocking) > 0 {
-		// What blocks us (an admin's SCC, another manager's field) is not
-		// always watched: look again in a while.
-		return ctrl.Result{RequeueAfter: blockedRecheck}, outcome.retryError()
+	if err := outcome.retryError(); err != nil {
+		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, outcome.retryError()
+	if outcome.waitsOnUnwatched() || plan.WhyNotReason == enablerv1alpha1.ReasonDevWorkspaceMissing || plan.WhyNotReason == enablerv1alpha1.ReasonDevWorkspaceTooOld {
+		return ctrl.Result{RequeueAfter: blockedRecheck}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+// wasConfigured tells whether the last reconcile left workspaces
+// configured nested-capable.
+func wasConfigured(nc *enablerv1alpha1.NestedContainers) bool {
+	c := meta.FindStatusCondition(nc.Status.Conditions, enablerv1alpha1.ConditionReady)
+	return c != nil && c.Status == metav1.ConditionTrue
 }
 
 func (r *Reconciler) observeToggle(ctx context.Context) (*enablerv1alpha1.NestedContainers, error) {
@@ -108,8 +123,8 @@ func (r *Reconciler) finalize(ctx context.Context, nc *enablerv1alpha1.NestedCon
 	if !controllerutil.ContainsFinalizer(nc, Finalizer) {
 		return nil
 	}
-	if err := r.cleanUp(ctx, nc); err != nil {
-		return err
+	if err := r.cleanUp(ctx); err != nil {
+		return r.reportCleanupFailure(ctx, nc, err)
 	}
 	patch := client.MergeFrom(nc.DeepCopy())
 	controllerutil.RemoveFinalizer(nc, Finalizer)
@@ -127,6 +142,9 @@ type outcome struct {
 	degraded []problem
 	// transient errors are retried.
 	transient error
+	// cleanup is the step of a disable that failed; what comes after it
+	// was kept (and is retried).
+	cleanup error
 }
 
 type problem struct{ reason, message string }
@@ -134,5 +152,20 @@ type problem struct{ reason, message string }
 func (o *outcome) block(reason, msg string)   { o.blocking = append(o.blocking, problem{reason, msg}) }
 func (o *outcome) degrade(reason, msg string) { o.degraded = append(o.degraded, problem{reason, msg}) }
 func (o *outcome) fail(err error)             { o.transient = errors.Join(o.transient, err) }
+func (o *outcome) cleanupFailed(err error)    { o.cleanup = err; o.fail(err) }
 func (o *outcome) blocked() bool              { return len(o.blocking) > 0 || o.transient != nil }
 func (o *outcome) retryError() error          { return o.transient }
+
+// waitsOnUnwatched tells whether something not watched holds the
+// configuration back, so that only a recheck can see it go.
+func (o *outcome) waitsOnUnwatched() bool {
+	if len(o.blocking) > 0 {
+		return true
+	}
+	for _, d := range o.degraded {
+		if d.reason == enablerv1alpha1.ReasonGrantBlocked {
+			return true
+		}
+	}
+	return false
+}

@@ -31,16 +31,42 @@ func (r *Reconciler) report(ctx context.Context, nc *enablerv1alpha1.NestedConta
 	return r.writeStatus(ctx, nc, next)
 }
 
+// reportDetectionFailure says that nothing is known: Supported becomes
+// Unknown (a stale True or False would mislead), Ready False. What is in
+// place is left as it is.
 func (r *Reconciler) reportDetectionFailure(ctx context.Context, nc *enablerv1alpha1.NestedContainers, detectErr error) error {
 	next := nc.Status.DeepCopy()
 	next.ObservedGeneration = nc.Generation
+	msg := fmt.Sprintf("cannot tell what the cluster supports: %v; check the operator's RBAC and API server reachability (what is configured is left as it is)", detectErr)
+	meta.SetStatusCondition(&next.Conditions, metav1.Condition{Type: enablerv1alpha1.ConditionSupported, Status: metav1.ConditionUnknown,
+		Reason: enablerv1alpha1.ReasonDetectionFailed, ObservedGeneration: nc.Generation, Message: msg})
 	meta.SetStatusCondition(&next.Conditions, metav1.Condition{Type: enablerv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
-		Reason: enablerv1alpha1.ReasonDetectionFailed, ObservedGeneration: nc.Generation,
-		Message: fmt.Sprintf("cannot tell what the cluster supports: %v; check the operator's RBAC and API server reachability", detectErr)})
+		Reason: enablerv1alpha1.ReasonDetectionFailed, ObservedGeneration: nc.Generation, Message: msg})
 	if err := r.writeStatus(ctx, nc, next); err != nil {
 		return err
 	}
 	return detectErr
+}
+
+// reportCleanupFailure says that deleting the resource is waiting on a
+// cleanup step that failed.
+func (r *Reconciler) reportCleanupFailure(ctx context.Context, nc *enablerv1alpha1.NestedContainers, cleanupErr error) error {
+	next := nc.Status.DeepCopy()
+	next.ObservedGeneration = nc.Generation
+	msg := cleanupMessage(cleanupErr) + "; the resource is deleted once cleanup completes"
+	meta.SetStatusCondition(&next.Conditions, metav1.Condition{Type: enablerv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
+		Reason: enablerv1alpha1.ReasonCleanupFailed, ObservedGeneration: nc.Generation, Message: msg})
+	meta.SetStatusCondition(&next.Conditions, metav1.Condition{Type: enablerv1alpha1.ConditionDegraded, Status: metav1.ConditionTrue,
+		Reason: enablerv1alpha1.ReasonCleanupFailed, ObservedGeneration: nc.Generation, Message: msg})
+	if err := r.writeStatus(ctx, nc, next); err != nil {
+		return err
+	}
+	return cleanupErr
+}
+
+func cleanupMessage(err error) string {
+	return fmt.Sprintf("removing what this operator wrote stopped at a failed step (%v); what comes after it is kept so that no workspace "+
+		"is pinned to an SCC it cannot use, and is retried", err)
 }
 
 func (r *Reconciler) writeStatus(ctx context.Context, nc *enablerv1alpha1.NestedContainers, next *enablerv1alpha1.NestedContainersStatus) error {
@@ -78,13 +104,21 @@ func setConditions(st *enablerv1alpha1.NestedContainersStatus, gen int64, rep *d
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen})
 	}
 
-	if rep.Verdict == detect.Supported {
+	switch {
+	case rep.Verdict == detect.Supported:
 		set(enablerv1alpha1.ConditionSupported, true, enablerv1alpha1.ReasonClusterSupported, supportedMessage(rep))
-	} else {
+	case p.Hold:
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: enablerv1alpha1.ConditionSupported, Status: metav1.ConditionUnknown,
+			Reason: enablerv1alpha1.ReasonDetectionInconclusive, Message: reasonMessages(rep.Reasons), ObservedGeneration: gen})
+	default:
 		set(enablerv1alpha1.ConditionSupported, false, enablerv1alpha1.ReasonClusterUnsupported, reasonMessages(rep.Reasons))
 	}
 
 	switch {
+	case p.Hold:
+		set(enablerv1alpha1.ConditionReady, true, enablerv1alpha1.ReasonKeptLastGood, p.HoldWhy)
+	case !p.Nested && o.cleanup != nil:
+		set(enablerv1alpha1.ConditionReady, false, enablerv1alpha1.ReasonCleanupFailed, p.WhyNot+"; but "+cleanupMessage(o.cleanup))
 	case !p.Nested:
 		set(enablerv1alpha1.ConditionReady, false, p.WhyNotReason, p.WhyNot)
 	case len(o.blocking) > 0:
@@ -97,6 +131,12 @@ func setConditions(st *enablerv1alpha1.NestedContainersStatus, gen int64, rep *d
 	}
 
 	degraded := append([]problem{}, o.degraded...)
+	if o.cleanup != nil {
+		degraded = append([]problem{{enablerv1alpha1.ReasonCleanupFailed, cleanupMessage(o.cleanup)}}, degraded...)
+	}
+	if p.Hold {
+		degraded = append([]problem{{enablerv1alpha1.ReasonDetectionInconclusive, p.HoldWhy}}, degraded...)
+	}
 	for _, d := range rep.Degraded {
 		degraded = append(degraded, problem{d.Code, d.Message})
 	}

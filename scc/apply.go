@@ -41,8 +41,8 @@ type ForeignSCCError struct {
 
 func (e *ForeignSCCError) Error() string {
 	return fmt.Sprintf("SecurityContextConstraints %q already exists and was not created by %s (it lacks the label %s=%s), so it is left untouched: "+
-		"set spec.scc.name in NestedContainers cluster to a free name, or delete that SCC if it is a leftover "+
-		"(or label it %s=%s to hand it over, after which it is overwritten)",
+		"delete that SCC if it is a leftover, or label it %s=%s to hand it over (it is then overwritten); "+
+		"on OpenShift 4.20 or newer, spec.scc.builtIn Auto uses OpenShift's own nested-container SCC instead",
 		e.Name, ManagedByValue, ManagedByLabel, ManagedByValue, ManagedByLabel, ManagedByValue)
 }
 

@@ -71,27 +71,38 @@ const (
 	ReasonUserNamespaceLevelPruned = "UserNamespaceLevelPruned"
 	ReasonDWOConfigConflict        = "DWOConfigConflict"
 	ReasonDevWorkspaceMissing      = "DevWorkspaceMissing"
+	ReasonDevWorkspaceTooOld       = "DevWorkspaceTooOld"
+	// ReasonCleanupFailed: disabling (or switching SCC) stopped at a step
+	// that failed; what was not yet removed is kept so that no workspace is
+	// pinned to an SCC it cannot use.
+	ReasonCleanupFailed = "CleanupFailed"
+	// ReasonKeptLastGood: detection cannot tell right now (e.g. mid-upgrade
+	// the FeatureGate has no entry for the new version); the configuration
+	// in place is kept rather than torn down.
+	ReasonKeptLastGood = "KeptLastGoodConfiguration"
 
 	// Degraded.
 	ReasonAsExpected              = "AsExpected"
 	ReasonExternalConfigOverrides = "ExternalConfigOverrides"
+	// ReasonGrantBlocked: in some namespaces an object of the name the
+	// operator's RoleBinding needs exists and is not the operator's; those
+	// namespaces are skipped (their workspaces cannot use the SCC), every
+	// other namespace is served.
+	ReasonGrantBlocked = "GrantBlocked"
+	// ReasonDetectionInconclusive goes with ReasonKeptLastGood.
+	ReasonDetectionInconclusive = "DetectionInconclusive"
 )
 
-// SCCSettings names the SecurityContextConstraints workspace pods run under.
+// SCCSettings chooses the SecurityContextConstraints workspace pods run
+// under. There is no name to set: the operator's RBAC may change and delete
+// exactly the SCCs it knows by name (nested-podman, and OpenShift's
+// nested-container it only uses), which is what lets OperatorHub's
+// validation pass and keeps a stolen operator token from rewriting any
+// other SCC.
 type SCCSettings struct {
-	// name of the SCC this operator creates and pins workspace pods to. An
-	// existing SCC of that name that this operator did not create is never
-	// changed; the Ready condition reports it instead.
-	// +kubebuilder:default=nested-podman
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
-	// +optional
-	Name string `json:"name,omitempty"`
-
 	// builtIn Auto uses OpenShift's own nested-container SCC where the
 	// cluster ships it (4.20 and newer) instead of creating one; Never
-	// always creates the SCC named by name.
+	// always creates and uses the operator's own SCC, nested-podman.
 	// +kubebuilder:default=Auto
 	// +optional
 	BuiltIn BuiltInMode `json:"builtIn,omitempty"`

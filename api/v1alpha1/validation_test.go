@@ -159,7 +159,7 @@ func TestDefaults(t *testing.T) {
 		}
 		want := enablerv1alpha1.NestedContainersSpec{
 			Enabled:      false,
-			SCC:          enablerv1alpha1.SCCSettings{Name: enablerv1alpha1.DefaultSCCName, BuiltIn: enablerv1alpha1.BuiltInAuto},
+			SCC:          enablerv1alpha1.SCCSettings{BuiltIn: enablerv1alpha1.BuiltInAuto},
 			RunAsUser:    enablerv1alpha1.DefaultRunAsUser,
 			Capabilities: enablerv1alpha1.DefaultCapabilities(),
 			Devices:      enablerv1alpha1.DefaultDevices(),
@@ -186,7 +186,7 @@ func TestGoTypesRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Delete(ctx, nc) })
-	if nc.Spec.RunAsUser != enablerv1alpha1.DefaultRunAsUser || nc.Spec.SCC.Name != enablerv1alpha1.DefaultSCCName ||
+	if nc.Spec.RunAsUser != enablerv1alpha1.DefaultRunAsUser || nc.Spec.SCC.BuiltIn != enablerv1alpha1.BuiltInAuto ||
 		!slices.Equal(nc.NormalizedCapabilities(), []string{"SETUID", "SETGID"}) || nc.DevicesAnnotation() != "/dev/fuse,/dev/net/tun" {
 		t.Errorf("created object not defaulted: %+v", nc.Spec)
 	}

@@ -447,14 +447,19 @@ func rolledOrRestarted(t *testing.T, ws *dwv2.DevWorkspace, wanted func(admissio
 	return p
 }
 
+// workspaceServiceAccount is the service account DWO made for a workspace
+// in namespace: labelled, and controlled by a DevWorkspace.
 func workspaceServiceAccount(t *testing.T, namespace string) string {
 	t.Helper()
 	list := &corev1.ServiceAccountList{}
 	if err := env.cluster.Client.List(context.Background(), list, client.InNamespace(namespace), client.HasLabels{operator.WorkspaceIDLabel}); err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Items) == 0 {
-		t.Fatalf("DWO created no workspace service account in %s", namespace)
+	for _, sa := range list.Items {
+		if ref := metav1.GetControllerOf(&sa); ref != nil && ref.Kind == "DevWorkspace" {
+			return sa.Name
+		}
 	}
-	return list.Items[0].Name
+	t.Fatalf("DWO created no workspace service account in %s", namespace)
+	return ""
 }

@@ -1,0 +1,358 @@
+package operator_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	configv1 "github.com/openshift/api/config/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/localcluster"
+	"github.com/nested-workspaces/enabler/operator"
+	"github.com/nested-workspaces/enabler/scc"
+)
+
+// A shared cluster, tried as a hostile tenant and as an admin on a bad day.
+func TestSharedCluster(t *testing.T) {
+	requireE2E(t)
+	ctx := context.Background()
+	setSpec(t, func(s *enablerv1alpha1.NestedContainersSpec) {
+		s.Enabled, s.SCC.BuiltIn = false, enablerv1alpha1.BuiltInAuto
+	})
+	waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
+
+	const victimNS, bystanderNS = "tenant-mallory", "tenant-bob"
+	victim, _ := startWorkspace(t, victimNS, "mallory-ws")
+	bystander, _ := startWorkspace(t, bystanderNS, "bob-ws")
+	runningWorkspace(t, victim)
+	runningWorkspace(t, bystander)
+	mallory := tenantClient(t, "mallory", victimNS)
+
+	t.Run("a_tenants_rolebinding_of_our_name_blocks_only_its_namespace", func(t *testing.T) {
+		squatter := &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: operator.UseBindingName(scc.BuiltInSCCName), Namespace: victimNS},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory"}},
+		}
+		if err := mallory.Create(ctx, squatter); err != nil {
+			t.Fatal(err)
+		}
+		setEnabled(t, true)
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+		msg := waitCondition(t, enablerv1alpha1.ConditionDegraded, metav1.ConditionTrue, enablerv1alpha1.ReasonGrantBlocked)
+		if !strings.Contains(msg, victimNS+"/"+squatter.Name) {
+			t.Errorf("Degraded does not name the tenant's object: %s", msg)
+		}
+		pod := rolledOrRestarted(t, bystander, func(a admission) bool { return a.nested })
+		assertNestedPod(t, pod, scc.BuiltInSCCName, enablerv1alpha1.DefaultRunAsUser)
+		got := &rbacv1.RoleBinding{}
+		if err := env.cluster.Client.Get(ctx, client.ObjectKeyFromObject(squatter), got); err != nil {
+			t.Fatal(err)
+		}
+		if got.RoleRef.Name != "view" || len(got.Subjects) != 1 || got.Subjects[0].Name != "mallory" {
+			t.Errorf("the tenant's RoleBinding was changed: %+v", got)
+		}
+		sa := workspaceServiceAccount(t, victimNS)
+		if canI(t, "system:serviceaccount:"+victimNS+":"+sa, victimNS, "use", scc.BuiltInSCCName) {
+			t.Errorf("workspace service account in the blocked namespace may use the SCC")
+		}
+		if err := mallory.Delete(ctx, squatter); err != nil {
+			t.Fatal(err)
+		}
+		waitCondition(t, enablerv1alpha1.ConditionDegraded, metav1.ConditionFalse, enablerv1alpha1.ReasonAsExpected)
+		localcluster.Eventually(t, waitTimeout, "the freed namespace is served", func() error {
+			if !canI(t, "system:serviceaccount:"+victimNS+":"+sa, victimNS, "use", scc.BuiltInSCCName) {
+				return errorf("workspace service account in %s still may not use %s", victimNS, scc.BuiltInSCCName)
+			}
+			return nil
+		})
+	})
+
+	t.Run("a_label_alone_earns_no_use", func(t *testing.T) {
+		labelled := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "looks-like-a-workspace", Namespace: victimNS,
+			Labels: map[string]string{operator.WorkspaceIDLabel: "workspace0000000000000000"}}}
+		forged := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "owned-by-nothing", Namespace: victimNS,
+			Labels: map[string]string{operator.WorkspaceIDLabel: "workspace0000000000000001"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "workspace.devfile.io/v1alpha2", Kind: "DevWorkspace",
+				Name: "gone", UID: types.UID("00000000-0000-0000-0000-000000000000"), Controller: ptrTrue()}}}}
+		for _, sa := range []*corev1.ServiceAccount{labelled, forged} {
+			if err := mallory.Create(ctx, sa); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The operator has seen them once a poke is reconciled with no write.
+		poke(t)
+		quietWrites(t)
+		for _, sa := range []*corev1.ServiceAccount{labelled, forged} {
+			if canI(t, "system:serviceaccount:"+victimNS+":"+sa.Name, victimNS, "use", scc.BuiltInSCCName) {
+				t.Errorf("service account %s may use %s with no DevWorkspace behind it", sa.Name, scc.BuiltInSCCName)
+			}
+		}
+		if sa := workspaceServiceAccount(t, victimNS); !canI(t, "system:serviceaccount:"+victimNS+":"+sa, victimNS, "use", scc.BuiltInSCCName) {
+			t.Errorf("the real workspace service account %s lost use", sa)
+		}
+	})
+
+	// Each transition is a list of steps that stops at the first failure:
+	// with the DevWorkspaceOperatorConfig write failing, nothing that a
+	// workspace pinned by it needs may go.
+	t.Run("disable_stops_at_a_failed_step", func(t *testing.T) {
+		block := denyDWOConfigWrites(t)
+		setEnabled(t, false)
+		msg := waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonCleanupFailed)
+		if !strings.Contains(msg, "DevWorkspaceOperatorConfig") {
+			t.Errorf("Ready does not say which step failed: %s", msg)
+		}
+		waitCondition(t, enablerv1alpha1.ConditionDegraded, metav1.ConditionTrue, enablerv1alpha1.ReasonCleanupFailed)
+		if got := pinnedSCC(t); got != scc.BuiltInSCCName {
+			t.Fatalf("DWOC pins %q; the injected failure did not hold", got)
+		}
+		sa := workspaceServiceAccount(t, bystanderNS)
+		if !canI(t, "system:serviceaccount:"+bystanderNS+":"+sa, bystanderNS, "use", scc.BuiltInSCCName) {
+			t.Errorf("grants were removed while the DevWorkspaceOperatorConfig still pins %s", scc.BuiltInSCCName)
+		}
+		block()
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
+		localcluster.Eventually(t, waitTimeout, "grants removed after the pin", func() error {
+			if pinnedSCC(t) != "" {
+				return errorf("DWOC still pins an SCC")
+			}
+			if canI(t, "system:serviceaccount:"+bystanderNS+":"+sa, bystanderNS, "use", scc.BuiltInSCCName) {
+				return errorf("workspace service account still may use %s", scc.BuiltInSCCName)
+			}
+			return nil
+		})
+	})
+
+	t.Run("switching_scc_keeps_the_old_one_until_the_pin_moves", func(t *testing.T) {
+		setEnabled(t, true)
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+		sa := workspaceServiceAccount(t, bystanderNS)
+		block := denyDWOConfigWrites(t)
+		setSpec(t, func(s *enablerv1alpha1.NestedContainersSpec) { s.SCC.BuiltIn = enablerv1alpha1.BuiltInNever })
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonApplyFailed)
+		if got := pinnedSCC(t); got != scc.BuiltInSCCName {
+			t.Fatalf("DWOC pins %q; the injected failure did not hold", got)
+		}
+		if !canI(t, "system:serviceaccount:"+bystanderNS+":"+sa, bystanderNS, "use", scc.BuiltInSCCName) {
+			t.Errorf("use of %s was removed while the DevWorkspaceOperatorConfig still pins it", scc.BuiltInSCCName)
+		}
+		block()
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+		localcluster.Eventually(t, waitTimeout, "the old SCC's grants released after the pin moved", func() error {
+			if got := pinnedSCC(t); got != enablerv1alpha1.DefaultSCCName {
+				return errorf("DWOC pins %q", got)
+			}
+			if canI(t, "system:serviceaccount:"+bystanderNS+":"+sa, bystanderNS, "use", scc.BuiltInSCCName) {
+				return errorf("use of %s still granted", scc.BuiltInSCCName)
+			}
+			if !canI(t, "system:serviceaccount:"+bystanderNS+":"+sa, bystanderNS, "use", enablerv1alpha1.DefaultSCCName) {
+				return errorf("use of %s not granted", enablerv1alpha1.DefaultSCCName)
+			}
+			return nil
+		})
+		setSpec(t, func(s *enablerv1alpha1.NestedContainersSpec) { s.SCC.BuiltIn = enablerv1alpha1.BuiltInAuto })
+		localcluster.Eventually(t, waitTimeout, "our SCC removed once the pin moved back", func() error {
+			if sccExists(t, enablerv1alpha1.DefaultSCCName) || pinnedSCC(t) != scc.BuiltInSCCName {
+				return errorf("%s still there or not pinned to %s", enablerv1alpha1.DefaultSCCName, scc.BuiltInSCCName)
+			}
+			return nil
+		})
+	})
+
+	// Mid-upgrade the FeatureGate may not yet list the new version: the
+	// verdict is Unsupported for a moment, which must not tear down what
+	// works.
+	t.Run("a_passing_unsupported_verdict_keeps_the_configuration", func(t *testing.T) {
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+		fg := &configv1.FeatureGate{}
+		if err := env.cluster.Client.Get(ctx, client.ObjectKey{Name: "cluster"}, fg); err != nil {
+			t.Fatal(err)
+		}
+		fg.Status.FeatureGates[0].Version = "4.21.0"
+		if err := env.cluster.Client.Status().Update(ctx, fg); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := env.cluster.Simulate(ctx, localcluster.OCP420); err != nil {
+				t.Fatal(err)
+			}
+			waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+		}()
+		msg := waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonKeptLastGood)
+		waitCondition(t, enablerv1alpha1.ConditionDegraded, metav1.ConditionTrue, enablerv1alpha1.ReasonDetectionInconclusive)
+		if c := meta.FindStatusCondition(getNC(t).Status.Conditions, enablerv1alpha1.ConditionSupported); c == nil || c.Status != metav1.ConditionUnknown {
+			t.Errorf("Supported = %+v, want Unknown", c)
+		}
+		if !strings.Contains(msg, "keeping") {
+			t.Errorf("Ready message: %s", msg)
+		}
+		if got := pinnedSCC(t); got != scc.BuiltInSCCName {
+			t.Errorf("DWOC pins %q after a passing Unsupported verdict", got)
+		}
+	})
+
+	t.Run("finalizer_only_once_something_was_written", func(t *testing.T) {
+		setEnabled(t, false)
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
+		deleteNC(t)
+		nc := &enablerv1alpha1.NestedContainers{ObjectMeta: metav1.ObjectMeta{Name: enablerv1alpha1.ClusterName}}
+		if err := env.cluster.Client.Create(ctx, nc); err != nil {
+			t.Fatal(err)
+		}
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
+		if fs := getNC(t).Finalizers; len(fs) != 0 {
+			t.Errorf("finalizers %v on a resource that never had anything written", fs)
+		}
+		deleteNC(t)
+	})
+
+	t.Run("deleting_the_resource_while_enabled_removes_everything", func(t *testing.T) {
+		setEnabled(t, true)
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+		if fs := getNC(t).Finalizers; len(fs) != 1 || fs[0] != operator.Finalizer {
+			t.Errorf("finalizers = %v, want %s once configured", fs, operator.Finalizer)
+		}
+		deleteNC(t)
+		assertNothingOfOurs(t)
+	})
+}
+
+// denyDWOConfigWrites makes the API server refuse the operator's writes to
+// DevWorkspaceOperatorConfigs (a ValidatingAdmissionPolicy), as an outage
+// or a misconfigured webhook would; the returned func lifts it.
+func denyDWOConfigWrites(t *testing.T) func() {
+	t.Helper()
+	ctx := context.Background()
+	user := fmt.Sprintf("system:serviceaccount:%s:%s", operatorNamespace, operatorSA)
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "test-deny-operator-dwoc-writes"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptrFail(),
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{"controller.devfile.io"}, APIVersions: []string{"*"}, Resources: []string{"devworkspaceoperatorconfigs"}},
+				}}}},
+			Validations: []admissionregistrationv1.Validation{{
+				Expression: fmt.Sprintf("request.userInfo.username != %q", user),
+				Message:    "injected failure: DevWorkspaceOperatorConfig writes by the operator are refused",
+			}},
+		},
+	}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: policy.Name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy.Name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}},
+	}
+	for _, o := range []client.Object{policy, binding} {
+		if err := env.cluster.Client.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The policy takes effect asynchronously: wait until a write is refused.
+	localcluster.Eventually(t, waitTimeout, "the injected failure takes effect", func() error {
+		probe := dwocAs(t)
+		err := probe.Patch(ctx, probeDWOC(), client.Apply, client.FieldOwner("injected-failure-probe"), client.DryRunAll)
+		if err == nil || !strings.Contains(err.Error(), "injected failure") {
+			return errorf("operator's DWOC write not refused yet: %v", err)
+		}
+		return nil
+	})
+	return func() {
+		for _, o := range []client.Object{binding, policy} {
+			if err := env.cluster.Client.Delete(ctx, o); err != nil && !apierrors.IsNotFound(err) {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// dwocAs is a client acting as the operator's service account.
+func dwocAs(t *testing.T) client.Client {
+	t.Helper()
+	cfg, err := env.cluster.AddUser(fmt.Sprintf("system:serviceaccount:%s:%s", operatorNamespace, operatorSA),
+		"system:serviceaccounts", "system:serviceaccounts:"+operatorNamespace, "system:authenticated")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: env.cluster.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func probeDWOC() *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(operator.DWOConfigGVK)
+	u.SetName(operator.DWOConfigName)
+	u.SetNamespace(operator.DefaultDWONamespace)
+	u.Object["config"] = map[string]any{"workspace": map[string]any{"imagePullPolicy": "Always"}}
+	return u
+}
+
+// pinnedSCC is the SCC the global DWOC pins workspaces to, "" for none.
+func pinnedSCC(t *testing.T) string {
+	t.Helper()
+	got, _, _ := unstructured.NestedString(getDWOConfig(t).Object, "config", "workspace", "podAnnotations", operator.RequiredSCCAnnotation)
+	return got
+}
+
+func deleteNC(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	nc := &enablerv1alpha1.NestedContainers{ObjectMeta: metav1.ObjectMeta{Name: enablerv1alpha1.ClusterName}}
+	if err := env.cluster.Client.Delete(ctx, nc); err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	localcluster.Eventually(t, waitTimeout, "NestedContainers deleted", func() error {
+		err := env.cluster.Client.Get(ctx, client.ObjectKeyFromObject(nc), nc)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return errorf("still there (finalizers %v, conditions %v): %v", nc.Finalizers, nc.Status.Conditions, err)
+	})
+}
+
+// assertNothingOfOurs checks that no SCC, role, binding or DWOC field of
+// the operator is left.
+func assertNothingOfOurs(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}, &rbacv1.RoleBindingList{}} {
+		if err := env.cluster.Client.List(ctx, list, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+			t.Fatal(err)
+		}
+		if n := metaLen(list); n > 0 {
+			t.Errorf("%d %T of ours left", n, list)
+		}
+	}
+	if sccExists(t, enablerv1alpha1.DefaultSCCName) {
+		t.Errorf("our SCC left")
+	}
+	ws, _, _ := unstructured.NestedMap(getDWOConfig(t).Object, "config", "workspace")
+	for _, f := range []string{"hostUsers", "containerSecurityContext", "podSecurityContext", "podAnnotations"} {
+		if _, ok := ws[f]; ok {
+			t.Errorf("DWOC config.workspace.%s left: %v", f, ws)
+		}
+	}
+}
+
+func ptrTrue() *bool { b := true; return &b }
+
+func ptrFail() *admissionregistrationv1.FailurePolicyType {
+	f := admissionregistrationv1.Fail
+	return &f
+}
