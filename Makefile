@@ -6,7 +6,7 @@ BIN_DIR := bin
 KUBEBUILDER_ASSETS ?= $(shell bash hack/build-bins.sh --print-dir)
 export KUBEBUILDER_ASSETS
 
-.PHONY: all build bins kubectl test unit lint fmt demo bench manifests
+.PHONY: all build bins test unit lint fmt demo bench manifests
 
 all: build
 
@@ -16,10 +16,6 @@ build:
 ## bins: build the simulated OpenShift's binaries (cached; see hack/build-bins.sh).
 bins:
 	@bash hack/build-bins.sh >/dev/null
-
-## kubectl: also build kubectl beside them, for `demo --keep`.
-kubectl:
-	@bash hack/build-bins.sh --with-kubectl >/dev/null
 
 lint:
 	$(GO) vet ./...

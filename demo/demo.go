@@ -132,9 +132,6 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.Keep {
 		kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
-		if _, err := os.Stat(kubectl); err != nil {
-			kubectl = "kubectl" // `make kubectl` builds one beside the other binaries
-		}
 		p.step("Left running. Try:\n\n    export KUBECONFIG=%s\n    %s get nestedcontainers,securitycontextconstraints,devworkspaces,pods -A\n\nPress Ctrl-C to stop.",
 			cluster.KubeconfigPath, kubectl)
 		<-ctx.Done()

@@ -12,9 +12,9 @@ ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-0.8.0}"
 CACHE_ROOT="${NESTED_BINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nested-workspaces/k8s-bins}"
 OUT="$CACHE_ROOT/k8s-v${K8S_VERSION}_etcd-v${ETCD_VERSION}"
-# kubectl is used by neither the tests nor the demo: built only when asked
-# (--with-kubectl, `make kubectl`), for poking at `demo --keep`.
-BINS=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok openshift-admission)
+# kubectl renders the kustomize install in manifests' test, and serves
+# `demo --keep`.
+BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok openshift-admission)
 here="$(cd "$(dirname "$0")" && pwd)"
 admission_src="$here/openshift-admission"
 admission_sum="$(cd "$admission_src" && cat go.mod go.sum *.go | sha256sum | cut -c1-16)"
@@ -24,7 +24,6 @@ say() { printf '[bins] %s\n' "$*" >&2; }
 # --print-dir: only print where the binaries live (the Makefile uses it to set
 # KUBEBUILDER_ASSETS without building).
 if [[ "${1:-}" == "--print-dir" ]]; then echo "$OUT"; exit 0; fi
-if [[ "${1:-}" == "--with-kubectl" ]]; then BINS+=(kubectl); fi
 
 missing=()
 for b in "${BINS[@]}"; do [[ -x "$OUT/$b" ]] || missing+=("$b"); done

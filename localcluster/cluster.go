@@ -25,7 +25,7 @@ import (
 
 // harnessBinaries are what hack/build-bins.sh builds into the assets
 // directory.
-var harnessBinaries = []string{"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok", "openshift-admission"}
+var harnessBinaries = []string{"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "openshift-admission"}
 
 // Versions of the control plane that hack/build-bins.sh builds. The cache
 // directory name must match the script's.

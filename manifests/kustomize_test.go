@@ -56,6 +56,8 @@ func TestKustomizeDefaultRendersTheInstall(t *testing.T) {
 		"RoleBinding/nested-workspaces-enabler-leader-election",
 		"Service/nested-workspaces-enabler-metrics",
 		"ServiceAccount/nested-workspaces-enabler",
+		"ValidatingAdmissionPolicy/nested-workspaces-enabler-scc-fence",
+		"ValidatingAdmissionPolicyBinding/nested-workspaces-enabler-scc-fence",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("kustomize default renders\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -171,7 +171,7 @@ func TestForeignSCCIsNeverTouched(t *testing.T) {
 			if !errors.As(err, &fe) || fe.Name != name || !errors.Is(err, scc.ErrNotOurs) {
 				t.Fatalf("ApplySCC on an admin's SCC: %v, want a *ForeignSCCError", err)
 			}
-			for _, want := range []string{name, "spec.scc.name", scc.ManagedByLabel} {
+			for _, want := range []string{name, "builtIn", scc.ManagedByLabel} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("message does not mention %q: %v", want, err)
 				}

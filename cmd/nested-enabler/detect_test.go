@@ -56,7 +56,7 @@ current-context: c
 
 func TestRootCommandHasEverySubcommand(t *testing.T) {
 	root := newRootCommand()
-	for _, name := range []string{"run", "detect"} {
+	for _, name := range []string{"run", "detect", "cleanup"} {
 		if c, _, err := root.Find([]string{name}); err != nil || c.Name() != name {
 			t.Errorf("subcommand %s: %v", name, err)
 		}

@@ -59,7 +59,7 @@ func newRootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())
 	})
-	root.AddCommand(newRunCommand(), newDetectCommand())
+	root.AddCommand(newRunCommand(), newDetectCommand(), newCleanupCommand())
 	return root
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"github.com/go-logr/logr"
 	"os"
+	"sync"
 	"testing"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -24,7 +25,9 @@ var env struct {
 	cluster  *localcluster.Cluster
 	dwo      *dwo.Controller
 	requests *localcluster.RequestCounter
-	stop     context.CancelFunc
+	// stopOperator stops the operator and waits for it (once; TestMain
+	// calls it too).
+	stopOperator func()
 }
 
 func TestMain(m *testing.M) {
@@ -78,13 +81,18 @@ func run(m *testing.M) int {
 		return 1
 	}
 	mgrCtx, stop := context.WithCancel(ctx)
-	env.stop = stop
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(mgrCtx) }()
-	code := m.Run()
-	stop()
-	if err := <-done; err != nil {
-		fmt.Fprintln(os.Stderr, "operator:", err)
+	var once sync.Once
+	env.stopOperator = func() {
+		once.Do(func() {
+			stop()
+			if err := <-done; err != nil {
+				fmt.Fprintln(os.Stderr, "operator:", err)
+			}
+		})
 	}
+	code := m.Run()
+	env.stopOperator()
 	return code
 }

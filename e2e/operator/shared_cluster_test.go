@@ -261,26 +261,29 @@ func denyDWOConfigWrites(t *testing.T) func() {
 			t.Fatal(err)
 		}
 	}
-	// The policy takes effect asynchronously: wait until a write is refused.
+	// The policy takes effect asynchronously (and goes likewise: a lifted
+	// one is waited out by the callers' conditions).: wait until a write is refused.
 	localcluster.Eventually(t, waitTimeout, "the injected failure takes effect", func() error {
-		probe := dwocAs(t)
-		err := probe.Patch(ctx, probeDWOC(), client.Apply, client.FieldOwner("injected-failure-probe"), client.DryRunAll)
+		probe := operatorClient(t)
+		err := probe.Patch(ctx, probeDWOC(), client.Apply, client.FieldOwner("injected-failure-probe"), client.ForceOwnership, client.DryRunAll)
 		if err == nil || !strings.Contains(err.Error(), "injected failure") {
 			return errorf("operator's DWOC write not refused yet: %v", err)
 		}
 		return nil
 	})
-	return func() {
+	lift := func() {
 		for _, o := range []client.Object{binding, policy} {
 			if err := env.cluster.Client.Delete(ctx, o); err != nil && !apierrors.IsNotFound(err) {
-				t.Fatal(err)
+				t.Error(err)
 			}
 		}
 	}
+	t.Cleanup(lift) // also when the test fails before lifting it
+	return lift
 }
 
-// dwocAs is a client acting as the operator's service account.
-func dwocAs(t *testing.T) client.Client {
+// operatorClient is a client acting as the operator's service account.
+func operatorClient(t *testing.T) client.Client {
 	t.Helper()
 	cfg, err := env.cluster.AddUser(fmt.Sprintf("system:serviceaccount:%s:%s", operatorNamespace, operatorSA),
 		"system:serviceaccounts", "system:serviceaccounts:"+operatorNamespace, "system:authenticated")
