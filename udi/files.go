@@ -121,7 +121,19 @@ func (w fileWriter) replace(path string, data []byte, mode fs.FileMode, st *sysc
 // writeInPlace overwrites path with the fully rendered data and only then
 // cuts it to length, so the file is never empty or half-rendered between
 // two complete versions; if the write fails the old content is put back.
+//
+// New content shorter than the old is written padded to the old length
+// with a comment line (an empty line for one byte), which every reader of
+// passwd, group, subuid and subgid skips: until the file is cut to length a
+// reader sees the complete new entries and a comment, never the new
+// entries followed by the tail of the old ones.
 func writeInPlace(path string, data, old []byte) error {
+	return writeInPlaceWatched(path, data, old, nil)
+}
+
+// writeInPlaceWatched is writeInPlace with a hook that sees the file
+// between the write and the cut, for tests.
+func writeInPlaceWatched(path string, data, old []byte, beforeCut func()) error {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("neither the directory nor %s itself is writable by UID %d GID %d (%w); "+
@@ -129,11 +141,14 @@ func writeInPlace(path string, data, old []byte) error {
 			path, os.Geteuid(), os.Getegid(), err, path, path)
 	}
 	defer f.Close()
-	if _, err := f.WriteAt(data, 0); err != nil {
+	if _, err := f.WriteAt(padTo(data, len(old)), 0); err != nil {
 		if _, rerr := f.WriteAt(old, 0); rerr == nil {
 			_ = f.Truncate(int64(len(old)))
 		}
 		return fmt.Errorf("write %s in place: %w", path, err)
+	}
+	if beforeCut != nil {
+		beforeCut()
 	}
 	if err := f.Truncate(int64(len(data))); err != nil {
 		return fmt.Errorf("truncate %s: %w", path, err)
@@ -142,4 +157,21 @@ func writeInPlace(path string, data, old []byte) error {
 		return fmt.Errorf("sync %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// padTo returns data lengthened to n bytes by a trailing comment line ("#"
+// and spaces) or, for one byte, an empty line. data ends with a newline.
+func padTo(data []byte, n int) []byte {
+	missing := n - len(data)
+	if missing <= 0 {
+		return data
+	}
+	out := make([]byte, 0, n)
+	out = append(out, data...)
+	if missing == 1 {
+		return append(out, '\n')
+	}
+	out = append(out, '#')
+	out = append(out, bytes.Repeat([]byte{' '}, missing-2)...)
+	return append(out, '\n')
 }

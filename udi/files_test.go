@@ -176,3 +176,51 @@ func readTestFile(t *testing.T, path string) string {
 }
 
 func strp(s string) *string { return &s }
+
+// /etc is not writable in the UDI, so subuid, subgid and passwd are written
+// in place. A reader (newuidmap, at any moment) must never see the new
+// entries followed by the tail of the old ones.
+func TestInPlaceWriteIsNeverSeenHalfWritten(t *testing.T) {
+	for _, tc := range []struct{ name, old, new string }{
+		{"much_shorter", "user:100000:65536\nuser:300000:65536\nother:1:2\n", "user:1:999\n"},
+		{"one_byte_shorter", "user:1:9999\n", "user:1:999\n"},
+		{"two_bytes_shorter", "user:1:99999\n", "user:1:999\n"},
+		{"longer", "user:1:999\n", "user:1:999\nuser:1001:64535\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "subuid")
+			if err := os.WriteFile(path, []byte(tc.old), 0o664); err != nil {
+				t.Fatal(err)
+			}
+			var seen string
+			err := writeInPlaceWatched(path, []byte(tc.new), []byte(tc.old), func() {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				seen = string(b)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := entries(seen); got != entries(tc.new) {
+				t.Errorf("between write and cut a reader sees entries %q, want exactly the new %q (file %q)", got, entries(tc.new), seen)
+			}
+			if b, _ := os.ReadFile(path); string(b) != tc.new {
+				t.Errorf("final content %q, want %q", b, tc.new)
+			}
+		})
+	}
+}
+
+// entries is what a reader of an /etc ID file takes from it: the lines
+// that are neither empty nor comments.
+func entries(content string) string {
+	var out []string
+	for _, line := range strings.Split(content, "\n") {
+		if trimmed := strings.TrimSpace(line); trimmed != "" && !strings.HasPrefix(trimmed, "#") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "|")
+}
