@@ -92,9 +92,16 @@ func (r *Reconciler) applyDWOConfig(ctx context.Context, p Plan, o *outcome) {
 		err := r.Client.Patch(ctx, desired, client.Apply, client.FieldOwner(FieldManager))
 		switch {
 		case apierrors.IsConflict(err):
+			// Half a configuration is never safe (e.g. the capabilities
+			// without hostUsers: false): withdraw all of ours until the
+			// other manager lets go.
+			if rerr := r.releaseDWOConfig(ctx); rerr != nil {
+				o.fail(rerr)
+			}
 			o.block(enablerv1alpha1.ReasonDWOConfigConflict, fmt.Sprintf(
-				"another manager owns a field of DevWorkspaceOperatorConfig %s/%s that nested workspaces need; "+
-					"remove that field or hand it over, then this operator applies it: %v", r.DWONamespace, DWOConfigName, err))
+				"another manager owns a field of DevWorkspaceOperatorConfig %s/%s that nested workspaces need, "+
+					"so this operator withdrew all of its fields there; remove that field or hand it over, then this operator applies them again: %v",
+				r.DWONamespace, DWOConfigName, err))
 		case meta.IsNoMatchError(err):
 			o.block(enablerv1alpha1.ReasonDevWorkspaceMissing, "DevWorkspaceOperatorConfig is not served: install the DevWorkspace Operator (or Dev Spaces) first")
 			return

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	configv1 "github.com/openshift/api/config/v1"
+	securityv1 "github.com/openshift/api/security/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -203,6 +204,84 @@ func TestSharedCluster(t *testing.T) {
 		}
 	})
 
+	// An admin on a bad day edits what the operator owns: each is corrected
+	// or reported without waiting for anything but the watch.
+	t.Run("admin_edits_are_corrected_or_reported", func(t *testing.T) {
+		setSpec(t, func(s *enablerv1alpha1.NestedContainersSpec) { s.SCC.BuiltIn = enablerv1alpha1.BuiltInNever })
+		defer setSpec(t, func(s *enablerv1alpha1.NestedContainersSpec) { s.SCC.BuiltIn = enablerv1alpha1.BuiltInAuto })
+		localcluster.Eventually(t, waitTimeout, "our SCC pinned", func() error {
+			if pinnedSCC(t) != enablerv1alpha1.DefaultSCCName {
+				return errorf("DWOC pins %q", pinnedSCC(t))
+			}
+			return nil
+		})
+
+		ours := &securityv1.SecurityContextConstraints{}
+		if err := env.cluster.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.DefaultSCCName}, ours); err != nil {
+			t.Fatal(err)
+		}
+		ours.AllowedCapabilities = append(ours.AllowedCapabilities, "SYS_ADMIN")
+		ours.AllowPrivilegeEscalation = ptrFalse()
+		if err := env.cluster.Client.Update(ctx, ours); err != nil {
+			t.Fatal(err)
+		}
+		localcluster.Eventually(t, waitTimeout, "the edited SCC is put back", func() error {
+			got := &securityv1.SecurityContextConstraints{}
+			if err := env.cluster.Client.Get(ctx, client.ObjectKeyFromObject(ours), got); err != nil {
+				return err
+			}
+			if len(got.AllowedCapabilities) != 2 || got.AllowPrivilegeEscalation == nil || !*got.AllowPrivilegeEscalation {
+				return errorf("SCC still edited: caps %v, allowPrivilegeEscalation %v", got.AllowedCapabilities, got.AllowPrivilegeEscalation)
+			}
+			return nil
+		})
+
+		rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: bystanderNS, Name: operator.UseBindingName(enablerv1alpha1.DefaultSCCName)}}
+		if err := env.cluster.Client.Delete(ctx, rb); err != nil {
+			t.Fatal(err)
+		}
+		sa := workspaceServiceAccount(t, bystanderNS)
+		localcluster.Eventually(t, waitTimeout, "the deleted RoleBinding is back", func() error {
+			if !canI(t, "system:serviceaccount:"+bystanderNS+":"+sa, bystanderNS, "use", enablerv1alpha1.DefaultSCCName) {
+				return errorf("workspace service account may not use %s", enablerv1alpha1.DefaultSCCName)
+			}
+			return nil
+		})
+
+		// kubectl edit of one of our DWOC fields takes it over: the operator
+		// does not fight another manager, it says who holds what.
+		cfg := getDWOConfig(t)
+		if err := unstructured.SetNestedField(cfg.Object, true, "config", "workspace", "hostUsers"); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.cluster.Client.Update(ctx, cfg, client.FieldOwner("kubectl-edit")); err != nil {
+			t.Fatal(err)
+		}
+		msg := waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDWOConfigConflict)
+		if !strings.Contains(msg, "hostUsers") {
+			t.Errorf("Ready does not name the field: %s", msg)
+		}
+		// With hostUsers no longer false, the capabilities must not stay.
+		localcluster.Eventually(t, waitTimeout, "our fields withdrawn", func() error {
+			ws, _, _ := unstructured.NestedMap(getDWOConfig(t).Object, "config", "workspace")
+			if _, ok := ws["containerSecurityContext"]; ok {
+				return errorf("capabilities still configured beside the admin's hostUsers: %v", ws)
+			}
+			if ws["hostUsers"] != true {
+				return errorf("the admin's hostUsers was touched: %v", ws)
+			}
+			return nil
+		})
+		// Handing the field back (removing the admin's value) lets the
+		// operator apply it again.
+		cfg = getDWOConfig(t)
+		unstructured.RemoveNestedField(cfg.Object, "config", "workspace", "hostUsers")
+		if err := env.cluster.Client.Update(ctx, cfg, client.FieldOwner("kubectl-edit")); err != nil {
+			t.Fatal(err)
+		}
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+	})
+
 	t.Run("finalizer_only_once_something_was_written", func(t *testing.T) {
 		setEnabled(t, false)
 		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
@@ -353,7 +432,8 @@ func assertNothingOfOurs(t *testing.T) {
 	}
 }
 
-func ptrTrue() *bool { b := true; return &b }
+func ptrTrue() *bool  { b := true; return &b }
+func ptrFalse() *bool { b := false; return &b }
 
 func ptrFail() *admissionregistrationv1.FailurePolicyType {
 	f := admissionregistrationv1.Fail
