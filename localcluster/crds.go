@@ -1,6 +1,7 @@
 package localcluster
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -89,4 +90,20 @@ func ReadCRDFile(path string) (*apiextensionsv1.CustomResourceDefinition, error)
 		return nil, fmt.Errorf("%s is not a CustomResourceDefinition", path)
 	}
 	return crd, nil
+}
+
+// InstallCRDs creates CRDs on a running cluster, as installing an operator
+// later would, and waits until each is served.
+func (c *Cluster) InstallCRDs(ctx context.Context, crds []*apiextensionsv1.CustomResourceDefinition) error {
+	for _, crd := range crds {
+		if err := c.Client.Create(ctx, crd.DeepCopy()); err != nil {
+			return fmt.Errorf("install CRD %s: %w", crd.Name, err)
+		}
+	}
+	for _, crd := range crds {
+		if err := waitForCRDEstablished(ctx, c.Client, crd.Name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
