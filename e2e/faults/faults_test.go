@@ -1,0 +1,277 @@
+// Package faults_test runs the operator against the real API server with
+// failures injected: a 409 Conflict on the first write of every kind, and
+// two replicas electing a leader, one of which goes. Each test has its own cluster and
+// operator(s); no DevWorkspace controller runs, the workspaces are objects
+// the grants are computed from.
+package faults_test
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	dwv2 "github.com/devfile/api/v2/pkg/apis/workspaces/v1alpha2"
+	"github.com/go-logr/logr"
+	securityv1 "github.com/openshift/api/security/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/localcluster"
+	"github.com/nested-workspaces/enabler/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/operator"
+	"github.com/nested-workspaces/enabler/scc"
+)
+
+const (
+	workspaceNS = "team"
+	timeout     = 90 * time.Second
+)
+
+func TestConflictOnEveryWriteKind(t *testing.T) {
+	c := cluster(t)
+	cfg, injector := localcluster.InjectConflicts(c.Config)
+	startOperator(t, cfg)
+	setSpec(t, c, true, enablerv1alpha1.BuiltInNever)
+	// An injected 409 on the DevWorkspaceOperatorConfig apply reads as another
+	// manager's field: the operator withdraws and rechecks within 30 s.
+	waitReady(t, c, enablerv1alpha1.ReasonConfigured)
+	assertConfigured(t, c)
+
+	setSpec(t, c, false, enablerv1alpha1.BuiltInNever)
+	waitReady(t, c, enablerv1alpha1.ReasonDisabled)
+	assertNothingOfOurs(t, c)
+
+	got := strings.Join(injector.Kinds(), "\n")
+	for _, want := range []string{
+		"POST securitycontextconstraints", "POST clusterroles", "POST rolebindings", "POST clusterrolebindings",
+		"PATCH devworkspaceoperatorconfigs", "PATCH nestedcontainers", "PUT nestedcontainers/status",
+		"DELETE rolebindings", "DELETE clusterrolebindings", "DELETE clusterroles", "DELETE securitycontextconstraints",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no 409 was injected on %q; injected on:\n%s", want, got)
+		}
+	}
+}
+
+// Two replicas of `nested-enabler run`, as the Deployment would run them:
+// one holds the Lease; when it goes, the other takes over and converges.
+func TestTwoReplicasWithLeaderElection(t *testing.T) {
+	c := cluster(t)
+	bin := filepath.Join(t.TempDir(), "nested-enabler")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/nested-enabler").CombinedOutput(); err != nil {
+		t.Fatalf("build nested-enabler: %v\n%s", err, out)
+	}
+	first := runReplica(t, bin, c)
+	leader := waitLeader(t, c, "")
+	second := runReplica(t, bin, c)
+	setSpec(t, c, true, enablerv1alpha1.BuiltInNever)
+	waitReady(t, c, enablerv1alpha1.ReasonConfigured)
+	assertConfigured(t, c)
+	if now := waitLeader(t, c, ""); now != leader {
+		t.Errorf("leadership moved from %s to %s with both replicas up", leader, now)
+	}
+
+	first.stop()
+	setSpec(t, c, false, enablerv1alpha1.BuiltInNever)
+	next := waitLeader(t, c, leader)
+	t.Logf("leadership went from %s to %s", leader, next)
+	waitReady(t, c, enablerv1alpha1.ReasonDisabled)
+	assertNothingOfOurs(t, c)
+	second.stop()
+}
+
+type process struct{ stop func() }
+
+func runReplica(t *testing.T, bin string, c *localcluster.Cluster) *process {
+	t.Helper()
+	cmd := exec.Command(bin, "run", "--kubeconfig", c.KubeconfigPath, "--leader-elect", "--leader-election-namespace", "default",
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	stopped := false
+	p := &process{stop: func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}}
+	t.Cleanup(p.stop)
+	return p
+}
+
+// waitLeader waits until the Lease is held by someone other than not, and
+// returns the holder.
+func waitLeader(t *testing.T, c *localcluster.Cluster, not string) string {
+	t.Helper()
+	var holder string
+	localcluster.Eventually(t, timeout, "a leader other than "+not, func() error {
+		lease := &coordinationv1.Lease{}
+		if err := c.Client.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: operator.LeaderElectionID}, lease); err != nil {
+			return err
+		}
+		if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" || *lease.Spec.HolderIdentity == not {
+			return fmt.Errorf("holder %v", lease.Spec.HolderIdentity)
+		}
+		holder = *lease.Spec.HolderIdentity
+		return nil
+	})
+	return holder
+}
+
+// cluster is a simulated OpenShift 4.20 with the DevWorkspace CRDs, one
+// workspace (a DevWorkspace and the service account it controls) and the
+// global DevWorkspaceOperatorConfig's namespace.
+func cluster(t *testing.T) *localcluster.Cluster {
+	t.Helper()
+	ctrl.SetLogger(logr.Discard())
+	ctx := context.Background()
+	c := localcluster.StartForTest(t, localcluster.Options{OpenShift: true, DevWorkspace: true, NestedContainers: true})
+	if err := c.Simulate(ctx, localcluster.OCP420); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{operator.DefaultDWONamespace, workspaceNS} {
+		if err := c.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws := dwo.SampleWorkspace(workspaceNS, "ws")
+	ws.Spec.Started = false
+	if err := c.Client.Create(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "workspace0123456789abcdef-sa", Namespace: workspaceNS,
+		Labels: map[string]string{operator.WorkspaceIDLabel: "workspace0123456789abcdef"},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: dwv2.SchemeGroupVersion.String(), Kind: "DevWorkspace",
+			Name: ws.Name, UID: ws.UID, Controller: ptr(true), BlockOwnerDeletion: ptr(true)}}}}
+	if err := c.Client.Create(ctx, sa); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func startOperator(t *testing.T, cfg *rest.Config) {
+	t.Helper()
+	mgr, err := operator.NewManager(operator.Options{Config: cfg, MetricsAddr: "0", ProbeAddr: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func setSpec(t *testing.T, c *localcluster.Cluster, enabled bool, builtIn enablerv1alpha1.BuiltInMode) {
+	t.Helper()
+	ctx := context.Background()
+	nc := &enablerv1alpha1.NestedContainers{}
+	err := c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc)
+	if apierrors.IsNotFound(err) {
+		nc = &enablerv1alpha1.NestedContainers{ObjectMeta: metav1.ObjectMeta{Name: enablerv1alpha1.ClusterName}}
+		nc.Spec.Enabled, nc.Spec.SCC.BuiltIn = enabled, builtIn
+		if err := c.Client.Create(ctx, nc); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(nc.DeepCopy())
+	nc.Spec.Enabled, nc.Spec.SCC.BuiltIn = enabled, builtIn
+	if err := c.Client.Patch(ctx, nc, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitReady(t *testing.T, c *localcluster.Cluster, reason string) {
+	t.Helper()
+	localcluster.Eventually(t, timeout, "Ready reason "+reason, func() error {
+		nc := &enablerv1alpha1.NestedContainers{}
+		if err := c.Client.Get(context.Background(), client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
+			return err
+		}
+		cond := meta.FindStatusCondition(nc.Status.Conditions, enablerv1alpha1.ConditionReady)
+		if cond == nil || cond.Reason != reason || cond.ObservedGeneration != nc.Generation {
+			return fmt.Errorf("Ready = %+v", cond)
+		}
+		return nil
+	})
+}
+
+func assertConfigured(t *testing.T, c *localcluster.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.DefaultSCCName}, &securityv1.SecurityContextConstraints{}); err != nil {
+		t.Errorf("our SCC: %v", err)
+	}
+	rb := &rbacv1.RoleBinding{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: workspaceNS, Name: operator.UseBindingName(enablerv1alpha1.DefaultSCCName)}, rb); err != nil {
+		t.Errorf("the workspace namespace's RoleBinding: %v", err)
+	} else if len(rb.Subjects) != 1 || rb.Subjects[0].Name != "workspace0123456789abcdef-sa" {
+		t.Errorf("RoleBinding subjects = %v", rb.Subjects)
+	}
+	if got := pinned(t, c); got != enablerv1alpha1.DefaultSCCName {
+		t.Errorf("DWOC pins %q", got)
+	}
+}
+
+func assertNothingOfOurs(t *testing.T, c *localcluster.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	localcluster.Eventually(t, timeout, "nothing of ours left", func() error {
+		for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}, &rbacv1.RoleBindingList{}, &securityv1.SecurityContextConstraintsList{}} {
+			if err := c.Client.List(ctx, list, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+				return err
+			}
+			if n := meta.LenList(list); n > 0 {
+				return fmt.Errorf("%d %T of ours left", n, list)
+			}
+		}
+		if got := pinned(t, c); got != "" {
+			return fmt.Errorf("DWOC still pins %q", got)
+		}
+		return nil
+	})
+}
+
+func pinned(t *testing.T, c *localcluster.Cluster) string {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(operator.DWOConfigGVK)
+	err := c.Client.Get(context.Background(), client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: operator.DWOConfigName}, u)
+	if apierrors.IsNotFound(err) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, _ := unstructured.NestedString(u.Object, "config", "workspace", "podAnnotations", operator.RequiredSCCAnnotation)
+	return v
+}
+
+func ptr[T any](v T) *T { return &v }
