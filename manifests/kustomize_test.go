@@ -48,6 +48,7 @@ func TestKustomizeDefaultRendersTheInstall(t *testing.T) {
 	sort.Strings(got)
 	want := []string{
 		"ClusterRole/nested-workspaces-enabler",
+		"ClusterRole/nested-workspaces-enabler-metrics-reader",
 		"ClusterRoleBinding/nested-workspaces-enabler",
 		"CustomResourceDefinition/nestedcontainers.enabler.nested-workspaces.io",
 		"Deployment/nested-workspaces-enabler",

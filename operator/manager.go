@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -40,7 +41,11 @@ type Options struct {
 	DWONamespace      string
 	DWOServiceAccount string
 	// MetricsAddr and ProbeAddr are listen addresses; "0" disables.
+	// Metrics are served over HTTPS to callers the API server authenticates
+	// (TokenReview) and authorizes (SubjectAccessReview, get on /metrics),
+	// unless MetricsInsecure, for local runs.
 	MetricsAddr, ProbeAddr  string
+	MetricsInsecure         bool
 	LeaderElection          bool
 	LeaderElectionNamespace string
 	// Detector overrides cluster detection (default: detect on Config).
@@ -94,7 +99,7 @@ func NewManager(o Options) (ctrl.Manager, error) {
 
 	mgr, err := ctrl.NewManager(o.Config, ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		Metrics:                 metricsOptions(o),
 		HealthProbeBindAddress:  o.ProbeAddr,
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        LeaderElectionID,
@@ -147,6 +152,15 @@ func NewManager(o Options) (ctrl.Manager, error) {
 	}
 	registerMetrics()
 	return mgr, nil
+}
+
+func metricsOptions(o Options) metricsserver.Options {
+	if o.MetricsInsecure {
+		return metricsserver.Options{BindAddress: o.MetricsAddr}
+	}
+	// A self-signed serving certificate is generated at start; Prometheus
+	// scrapes with its service account token.
+	return metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: true, FilterProvider: filters.WithAuthenticationAndAuthorization}
 }
 
 // toCluster maps every watched object to the one NestedContainers.

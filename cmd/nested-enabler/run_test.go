@@ -3,18 +3,24 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/localcluster"
@@ -87,8 +93,15 @@ func TestRunServesProbesMetricsAndLeaderElection(t *testing.T) {
 	if err := c.Client.Create(ctx, nc); err != nil {
 		t.Fatal(err)
 	}
-	waitHTTP(t, "http://"+metricsAddr+"/metrics", `nested_workspaces_condition{type="Ready"} 1`)
-	waitHTTP(t, "http://"+metricsAddr+"/metrics", `controller_runtime_reconcile_total{controller="nestedcontainers",result="success"}`)
+	// Metrics: HTTPS, only for callers the API server authenticates and
+	// allows to get /metrics.
+	scraper := serviceAccountToken(t, c, "scraper", "nested-workspaces-enabler-metrics-reader")
+	stranger := serviceAccountToken(t, c, "stranger", "")
+	metricsURL := "https://" + metricsAddr + "/metrics"
+	waitHTTPS(t, metricsURL, scraper, http.StatusOK, `nested_workspaces_condition{type="Ready"} 1`)
+	waitHTTPS(t, metricsURL, scraper, http.StatusOK, `controller_runtime_reconcile_total{controller="nestedcontainers",result="success"}`)
+	waitHTTPS(t, metricsURL, "", http.StatusUnauthorized, "")
+	waitHTTPS(t, metricsURL, stranger, http.StatusForbidden, "")
 
 	stop()
 	select {
@@ -99,6 +112,70 @@ func TestRunServesProbesMetricsAndLeaderElection(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("run did not stop within 30s of its context ending")
 	}
+}
+
+// serviceAccountToken makes a service account in default, binds it to
+// clusterRole (unless empty) and returns a token for it.
+func serviceAccountToken(t *testing.T, c *localcluster.Cluster, name, clusterRole string) string {
+	t.Helper()
+	ctx := context.Background()
+	if clusterRole != "" {
+		role := &rbacv1.ClusterRole{}
+		data, err := os.ReadFile("../../manifests/rbac/metrics_reader_role.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.UnmarshalStrict(data, role); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Client.Create(ctx, role); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+		binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name + "-" + clusterRole},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "default", Name: name}}}
+		if err := c.Client.Create(ctx, binding); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
+	if err := c.Client.Create(ctx, sa); err != nil {
+		t.Fatal(err)
+	}
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrInt64(3600)}}
+	if err := c.Client.SubResource("token").Create(ctx, sa, tr); err != nil {
+		t.Fatal(err)
+	}
+	return tr.Status.Token
+}
+
+func ptrInt64(v int64) *int64 { return &v }
+
+// waitHTTPS waits until url answers code (and a body containing want) to
+// a request with the bearer token (none if empty). The certificate is the
+// operator's self-signed one.
+func waitHTTPS(t *testing.T, url, token string, code int, want string) {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	localcluster.Eventually(t, 60*time.Second, fmt.Sprintf("%s answers %d", url, code), func() error {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != code || !strings.Contains(string(body), want) {
+			return fmt.Errorf("HTTP %d, body lacks %q", resp.StatusCode, want)
+		}
+		return nil
+	})
 }
 
 func waitHTTP(t *testing.T, url, want string) {

@@ -83,10 +83,11 @@ workspaces, safely, through Linux user namespaces.
   version and user namespace feature gates, nodes whose container runtime
   supports user namespaces, and a DevWorkspace Operator that can set
   ` + "`hostUsers`" + `.
-- When an administrator turns the toggle on, creates the ` + "`nested-podman`" + `
-  SecurityContextConstraints at run time (bundles cannot carry SCCs) and
-  grants its use only to workspace service accounts and the DevWorkspace
-  controller.
+- When an administrator turns the toggle on, pins workspace pods to
+  OpenShift's own ` + "`nested-container`" + ` SCC (4.20 and newer) or creates its
+  ` + "`nested-podman`" + ` SCC at run time (4.19; bundles cannot carry SCCs), with
+  the pod running as ` + "`spec.runAsUser`" + `, and grants use of it only to the
+  service accounts of existing DevWorkspaces and the DevWorkspace controller.
 - Configures the DevWorkspace Operator so that workspace pods get
   ` + "`hostUsers: false`" + `, ` + "`procMount: Unmasked`" + `, ` + "`SETUID`/`SETGID`" + ` and
   the ` + "`/dev/fuse`" + ` and ` + "`/dev/net/tun`" + ` devices. It never edits workspace
@@ -114,10 +115,22 @@ spec:
   enabled: true
 ` + "```" + `
 
-The operator then creates the ` + "`nested-podman`" + ` SCC and configures the
-DevWorkspace Operator. New and restarted workspaces get the new pod settings;
-` + "`status.workspaces.pendingRestart`" + ` counts running workspaces that still
-need a restart. Setting ` + "`enabled: false`" + ` (or deleting the resource) undoes it.
+The operator then configures the DevWorkspace Operator. New workspaces get
+the new pod settings; running ones are restarted onto them when the
+DevWorkspace Operator next reconciles them, and
+` + "`status.workspaces.pendingRestart`" + ` counts those not yet restarted. Setting
+` + "`enabled: false`" + ` (or deleting the resource) undoes it, in order.
+
+## After installing
+
+- Apply the admission policy that fences the operator's power over SCCs
+  (OLM bundles cannot carry it): ` + "`oc apply -k manifests/policy`" + ` from the
+  project's repository.
+- Metrics are served over HTTPS on port 8443 to callers allowed to
+  ` + "`get /metrics`" + `: bind the ClusterRole in
+  ` + "`manifests/rbac/metrics_reader_role.yaml`" + ` to your scraper.
+- Delete the ` + "`NestedContainers`" + ` resource before uninstalling; if the
+  operator was removed first, ` + "`nested-enabler cleanup`" + ` removes what it wrote.
 `
 
 // displayNames names the top-level spec and status fields in the console;
