@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -275,3 +276,89 @@ func pinned(t *testing.T, c *localcluster.Cluster) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The API server goes down in the middle of a toggle-on with 200 workspaces
+// in 40 namespaces: the operator converges once it is back, with every
+// grant in place and none where no workspace is.
+func TestAPIServerRestartDuringToggleOn(t *testing.T) {
+	c := cluster(t)
+	ctx := context.Background()
+	const namespaces, perNamespace = 40, 5
+	want := map[string][]string{workspaceNS: {"workspace0123456789abcdef-sa"}}
+	for i := 0; i < namespaces; i++ {
+		ns := fmt.Sprintf("load-%02d", i)
+		if err := c.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < perNamespace; j++ {
+			want[ns] = append(want[ns], workspace(t, c, ns, fmt.Sprintf("ws-%d", j)))
+		}
+	}
+	total := 0
+	for _, sas := range want {
+		total += len(sas)
+	}
+	if total < 200 {
+		t.Fatalf("only %d workspaces", total)
+	}
+	startOperator(t, c.Config)
+	setSpec(t, c, true, enablerv1alpha1.BuiltInNever)
+	// Down once the toggle-on is under way: the SCC is there, grants follow.
+	localcluster.Eventually(t, timeout, "toggle-on under way", func() error {
+		return c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.DefaultSCCName}, &securityv1.SecurityContextConstraints{})
+	})
+	restarted := time.Now()
+	if err := c.RestartAPIServer(ctx, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, c, enablerv1alpha1.ReasonConfigured)
+	t.Logf("configured %s after the API server went down (3 s outage), %d workspaces in %d namespaces",
+		time.Since(restarted).Round(100*time.Millisecond), total, len(want))
+	assertConfigured(t, c)
+	localcluster.Eventually(t, timeout, "every grant in place, none too many", func() error {
+		rbs := &rbacv1.RoleBindingList{}
+		if err := c.Client.List(ctx, rbs, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+			return err
+		}
+		if len(rbs.Items) != len(want) {
+			return fmt.Errorf("%d RoleBindings of ours, want %d", len(rbs.Items), len(want))
+		}
+		for _, rb := range rbs.Items {
+			var got []string
+			for _, s := range rb.Subjects {
+				got = append(got, s.Name)
+			}
+			if strings.Join(got, ",") != strings.Join(sorted(want[rb.Namespace]), ",") {
+				return fmt.Errorf("RoleBinding %s/%s names %v, want %v", rb.Namespace, rb.Name, got, want[rb.Namespace])
+			}
+		}
+		return nil
+	})
+}
+
+// workspace creates a DevWorkspace and the service account it controls, as
+// DWO would, and returns the service account's name.
+func workspace(t *testing.T, c *localcluster.Cluster, ns, name string) string {
+	t.Helper()
+	ctx := context.Background()
+	ws := dwo.SampleWorkspace(ns, name)
+	ws.Spec.Started = false
+	if err := c.Client.Create(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	id := "workspace" + strings.ReplaceAll(string(ws.UID), "-", "")[:16]
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: id + "-sa", Namespace: ns,
+		Labels: map[string]string{operator.WorkspaceIDLabel: id},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: dwv2.SchemeGroupVersion.String(), Kind: "DevWorkspace",
+			Name: ws.Name, UID: ws.UID, Controller: ptr(true), BlockOwnerDeletion: ptr(true)}}}}
+	if err := c.Client.Create(ctx, sa); err != nil {
+		t.Fatal(err)
+	}
+	return sa.Name
+}
+
+func sorted(in []string) []string {
+	out := append([]string(nil), in...)
+	sort.Strings(out)
+	return out
+}
