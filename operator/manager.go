@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -50,6 +51,10 @@ type Options struct {
 	LeaderElectionNamespace string
 	// Detector overrides cluster detection (default: detect on Config).
 	Detector ClusterDetector
+	// SeveralPerProcess allows more than one manager in a process over its
+	// life (tests start one per cluster); controller-runtime otherwise
+	// refuses a second controller of the same name.
+	SeveralPerProcess bool
 }
 
 // Defaults for Options.
@@ -118,7 +123,8 @@ func NewManager(o Options) (ctrl.Manager, error) {
 				&corev1.Node{}:               {Transform: keepRuntimeHandlers},
 			},
 		},
-		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+		Client:     client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+		Controller: ctrlconfig.Controller{SkipNameValidation: &o.SeveralPerProcess},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)

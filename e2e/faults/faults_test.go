@@ -7,11 +7,13 @@ package faults_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -31,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/detect"
 	"github.com/nested-workspaces/enabler/localcluster"
 	"github.com/nested-workspaces/enabler/localcluster/dwo"
 	"github.com/nested-workspaces/enabler/operator"
@@ -176,7 +179,7 @@ func cluster(t *testing.T) *localcluster.Cluster {
 
 func startOperator(t *testing.T, cfg *rest.Config) {
 	t.Helper()
-	mgr, err := operator.NewManager(operator.Options{Config: cfg, MetricsAddr: "0", ProbeAddr: "0"})
+	mgr, err := operator.NewManager(operator.Options{Config: cfg, MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,4 +364,105 @@ func sorted(in []string) []string {
 	out := append([]string(nil), in...)
 	sort.Strings(out)
 	return out
+}
+
+// OpenShift's nested-container SCC appearing (an upgrade to 4.20 finishing)
+// is seen through the watch: workspaces move to it and our own SCC goes,
+// with no other event needed.
+func TestBuiltInSCCAppearingIsPickedUp(t *testing.T) {
+	c := cluster(t)
+	ctx := context.Background()
+	builtIn := &securityv1.SecurityContextConstraints{ObjectMeta: metav1.ObjectMeta{Name: scc.BuiltInSCCName}}
+	if err := c.Client.Delete(ctx, builtIn); err != nil {
+		t.Fatal(err)
+	}
+	startOperator(t, c.Config)
+	setSpec(t, c, true, enablerv1alpha1.BuiltInAuto)
+	waitReady(t, c, enablerv1alpha1.ReasonConfigured)
+	if got := pinned(t, c); got != enablerv1alpha1.DefaultSCCName {
+		t.Fatalf("DWOC pins %q without OpenShift's SCC", got)
+	}
+	if err := c.Simulate(ctx, localcluster.OCP420); err != nil { // puts nested-container back
+		t.Fatal(err)
+	}
+	start := time.Now()
+	localcluster.Eventually(t, 20*time.Second, "workspaces moved to OpenShift's SCC", func() error {
+		if got := pinned(t, c); got != scc.BuiltInSCCName {
+			return fmt.Errorf("DWOC pins %q", got)
+		}
+		err := c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.DefaultSCCName}, &securityv1.SecurityContextConstraints{})
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("our SCC still there (%v)", err)
+		}
+		return nil
+	})
+	t.Logf("moved %s after nested-container appeared", time.Since(start).Round(100*time.Millisecond))
+}
+
+// When detection fails the status must not keep claiming what it last
+// knew: Supported becomes Unknown, and what is configured stays.
+func TestDetectionFailureMakesSupportedUnknown(t *testing.T) {
+	c := cluster(t)
+	ctx := context.Background()
+	real, err := detect.NewDetector(c.Config, c.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &flakyDetector{real: real}
+	mgr, err := operator.NewManager(operator.Options{Config: c.Config, MetricsAddr: "0", ProbeAddr: "0", Detector: d, SeveralPerProcess: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgrCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mgrCtx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	setSpec(t, c, true, enablerv1alpha1.BuiltInAuto)
+	waitReady(t, c, enablerv1alpha1.ReasonConfigured)
+	d.fail.Store(true)
+	poke(t, c)
+	waitReady(t, c, enablerv1alpha1.ReasonDetectionFailed)
+	nc := &enablerv1alpha1.NestedContainers{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
+		t.Fatal(err)
+	}
+	if s := meta.FindStatusCondition(nc.Status.Conditions, enablerv1alpha1.ConditionSupported); s == nil || s.Status != metav1.ConditionUnknown || s.Reason != enablerv1alpha1.ReasonDetectionFailed {
+		t.Errorf("Supported = %+v, want Unknown DetectionFailed", s)
+	}
+	if got := pinned(t, c); got != scc.BuiltInSCCName {
+		t.Errorf("a detection failure changed the configuration: DWOC pins %q", got)
+	}
+	d.fail.Store(false)
+	poke(t, c)
+	waitReady(t, c, enablerv1alpha1.ReasonConfigured)
+}
+
+type flakyDetector struct {
+	real *detect.Detector
+	fail atomic.Bool
+}
+
+func (d *flakyDetector) Detect(ctx context.Context) (*detect.Report, error) {
+	if d.fail.Load() {
+		return nil, errors.New("injected: the API server did not answer")
+	}
+	return d.real.Detect(ctx)
+}
+
+// poke makes the operator reconcile: an annotation change on the resource.
+func poke(t *testing.T, c *localcluster.Cluster) {
+	t.Helper()
+	nc := &enablerv1alpha1.NestedContainers{}
+	if err := c.Client.Get(context.Background(), client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(nc.DeepCopy())
+	if nc.Annotations == nil {
+		nc.Annotations = map[string]string{}
+	}
+	nc.Annotations["test/poke"] = time.Now().Format(time.RFC3339Nano)
+	if err := c.Client.Patch(context.Background(), nc, patch); err != nil {
+		t.Fatal(err)
+	}
 }
