@@ -21,18 +21,24 @@ type RequestCounter struct {
 // Counting returns a copy of cfg whose requests are counted.
 func Counting(cfg *rest.Config) (*rest.Config, *RequestCounter) {
 	rc := &RequestCounter{counts: map[string]int{}}
+	return intercept(cfg, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		rc.add(req)
+		return next.RoundTrip(req)
+	}), rc
+}
+
+// intercept returns a copy of cfg whose requests go through f, which may
+// answer them itself or pass them on to next.
+func intercept(cfg *rest.Config, f func(req *http.Request, next http.RoundTripper) (*http.Response, error)) *rest.Config {
 	out := rest.CopyConfig(cfg)
 	prev := out.WrapTransport
 	out.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
 		if prev != nil {
 			rt = prev(rt)
 		}
-		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-			rc.add(req)
-			return rt.RoundTrip(req)
-		})
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) { return f(req, rt) })
 	}
-	return out, rc
+	return out
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

@@ -27,20 +27,12 @@ type ConflictInjector struct {
 // fails with 409 Conflict.
 func InjectConflicts(cfg *rest.Config) (*rest.Config, *ConflictInjector) {
 	ci := &ConflictInjector{seen: map[string]bool{}}
-	out := rest.CopyConfig(cfg)
-	prev := out.WrapTransport
-	out.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
-		if prev != nil {
-			rt = prev(rt)
+	return intercept(cfg, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		if kind, ok := writeKind(req); ok && ci.first(kind) {
+			return conflict(req, kind), nil
 		}
-		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-			if kind, ok := writeKind(req); ok && ci.first(kind) {
-				return conflict(req, kind), nil
-			}
-			return rt.RoundTrip(req)
-		})
-	}
-	return out, ci
+		return next.RoundTrip(req)
+	}), ci
 }
 
 func (ci *ConflictInjector) first(kind string) bool {

@@ -42,25 +42,7 @@ func getNC(t *testing.T) *enablerv1alpha1.NestedContainers {
 
 func setEnabled(t *testing.T, enabled bool) {
 	t.Helper()
-	ctx := context.Background()
-	nc := &enablerv1alpha1.NestedContainers{}
-	err := env.cluster.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc)
-	if apierrors.IsNotFound(err) {
-		nc = &enablerv1alpha1.NestedContainers{ObjectMeta: metav1.ObjectMeta{Name: enablerv1alpha1.ClusterName}}
-		nc.Spec.Enabled = enabled
-		if err := env.cluster.Client.Create(ctx, nc); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(nc.DeepCopy())
-	nc.Spec.Enabled = enabled
-	if err := env.cluster.Client.Patch(ctx, nc, patch); err != nil {
-		t.Fatal(err)
-	}
+	setSpec(t, func(s *enablerv1alpha1.NestedContainersSpec) { s.Enabled = enabled })
 }
 
 // waitCondition waits until the condition has the status and reason, for
