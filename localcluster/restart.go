@@ -17,40 +17,57 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// RestartAPIServer stops kube-apiserver with SIGTERM, as a rollout or a
-// crash would, keeps it down for downtime, and starts it again with the same
-// flags, certificates and etcd: every client (controllers, the operator,
-// the admission webhooks' callers) must reconnect on its own.
-func (c *Cluster) RestartAPIServer(ctx context.Context, downtime time.Duration) error {
+// RestartControlPlane stops kube-apiserver and etcd with SIGTERM, as a
+// rollout or a node reboot would, keeps them down for downtime, and starts
+// them again with the same flags, certificates and data: every client
+// (controllers, the operator, the admission webhooks' callers) must
+// reconnect on its own.
+func (c *Cluster) RestartControlPlane(ctx context.Context, downtime time.Duration) error {
 	u, err := url.Parse(c.Config.Host)
 	if err != nil {
 		return err
 	}
-	pid, args, err := findAPIServer(u.Port())
+	apiPID, apiArgs, err := findProcess("kube-apiserver", "--secure-port="+u.Port())
 	if err != nil {
 		return err
 	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		return fmt.Errorf("stop kube-apiserver: %w", err)
+	etcdURL := flagValue(apiArgs, "--etcd-servers")
+	etcdPID, etcdArgs, err := findProcess("etcd", "--listen-client-urls="+etcdURL)
+	if err != nil {
+		return err
 	}
-	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		conn, err := net.DialTimeout("tcp", u.Host, time.Second)
-		if err != nil {
-			return true, nil
+	eu, err := url.Parse(etcdURL)
+	if err != nil {
+		return err
+	}
+	for _, down := range []struct {
+		pid  int
+		addr string
+	}{{apiPID, u.Host}, {etcdPID, eu.Host}} {
+		if err := syscall.Kill(down.pid, syscall.SIGTERM); err != nil {
+			return fmt.Errorf("stop pid %d: %w", down.pid, err)
 		}
-		conn.Close()
-		return false, nil
-	}); err != nil {
-		return fmt.Errorf("kube-apiserver did not stop: %w", err)
+		if err := waitListening(ctx, down.addr, false); err != nil {
+			return err
+		}
 	}
 	time.Sleep(downtime) // the outage itself, not a wait for a condition
-	p, err := startProcess(c.dir, args[0], args[1:]...)
+	etcd, err := startProcess(c.dir, etcdArgs[0], etcdArgs[1:]...)
 	if err != nil {
 		return err
 	}
-	c.processes = append(c.processes, p)
+	c.processes = append(c.processes, etcd)
+	if err := waitListening(ctx, eu.Host, true); err != nil {
+		return err
+	}
+	api, err := startProcess(c.dir, apiArgs[0], apiArgs[1:]...)
+	if err != nil {
+		return err
+	}
+	// Stopped before etcd when the cluster stops (stopAll goes backwards).
+	c.processes = append(c.processes, api)
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		if err := p.running(); err != nil {
+		if err := api.running(); err != nil {
 			return false, err
 		}
 		return c.Client.Get(ctx, client.ObjectKey{Name: "default"}, &corev1.Namespace{}) == nil, nil
@@ -61,8 +78,33 @@ func (c *Cluster) RestartAPIServer(ctx context.Context, downtime time.Duration) 
 	return nil
 }
 
-// findAPIServer finds the kube-apiserver serving on port and its command line.
-func findAPIServer(port string) (int, []string, error) {
+// waitListening waits until addr accepts connections (up) or refuses them.
+func waitListening(ctx context.Context, addr string, up bool) error {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		return (err == nil) == up, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s still %s: %w", addr, map[bool]string{true: "down", false: "up"}[up], err)
+	}
+	return nil
+}
+
+func flagValue(args []string, name string) string {
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// findProcess finds the process of binary whose command line has arg, and
+// returns its pid and command line.
+func findProcess(binary, arg string) (int, []string, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, nil, err
@@ -77,14 +119,14 @@ func findAPIServer(port string) (int, []string, error) {
 			continue
 		}
 		args := strings.Split(string(bytes.TrimRight(raw, "\x00")), "\x00")
-		if filepath.Base(args[0]) != "kube-apiserver" {
+		if filepath.Base(args[0]) != binary {
 			continue
 		}
 		for _, a := range args[1:] {
-			if a == "--secure-port="+port {
+			if a == arg {
 				return pid, args, nil
 			}
 		}
 	}
-	return 0, nil, fmt.Errorf("no kube-apiserver serving on port %s", port)
+	return 0, nil, fmt.Errorf("no %s running with %s", binary, arg)
 }

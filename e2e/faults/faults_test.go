@@ -280,10 +280,10 @@ func pinned(t *testing.T, c *localcluster.Cluster) string {
 
 func ptr[T any](v T) *T { return &v }
 
-// The API server goes down in the middle of a toggle-on with 200 workspaces
-// in 40 namespaces: the operator converges once it is back, with every
-// grant in place and none where no workspace is.
-func TestAPIServerRestartDuringToggleOn(t *testing.T) {
+// The API server and etcd go down in the middle of a toggle-on with 200
+// workspaces in 40 namespaces: the operator converges once they are back,
+// with every grant in place and none where no workspace is.
+func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 	c := cluster(t)
 	ctx := context.Background()
 	const namespaces, perNamespace = 40, 5
@@ -311,11 +311,11 @@ func TestAPIServerRestartDuringToggleOn(t *testing.T) {
 		return c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.DefaultSCCName}, &securityv1.SecurityContextConstraints{})
 	})
 	restarted := time.Now()
-	if err := c.RestartAPIServer(ctx, 3*time.Second); err != nil {
+	if err := c.RestartControlPlane(ctx, 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, c, enablerv1alpha1.ReasonConfigured)
-	t.Logf("configured %s after the API server went down (3 s outage), %d workspaces in %d namespaces",
+	t.Logf("configured %s after the API server and etcd went down (3 s outage), %d workspaces in %d namespaces",
 		time.Since(restarted).Round(100*time.Millisecond), total, len(want))
 	assertConfigured(t, c)
 	localcluster.Eventually(t, timeout, "every grant in place, none too many", func() error {

@@ -1,0 +1,104 @@
+package v1alpha1_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The README's table of condition reasons is what an admin reads: every
+// reason the operator can set must be there, and nothing that it cannot.
+func TestREADMEListsEveryConditionReason(t *testing.T) {
+	ours := reasonConstants(t, "nestedcontainers_types.go")
+	detected := reasonConstants(t, "../../detect/rules.go")
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := reasonTable(string(readme))
+	if len(table) == 0 {
+		t.Fatal("README has no condition reason table (| condition | reason | meaning and fix |)")
+	}
+	for name, value := range ours {
+		if _, ok := table[value]; !ok {
+			t.Errorf("README's reason table lacks %s (%q)", name, value)
+		}
+	}
+	known := map[string]bool{}
+	for _, v := range ours {
+		known[v] = true
+	}
+	for _, v := range detected {
+		known[v] = true
+	}
+	for reason := range table {
+		if !known[reason] {
+			t.Errorf("README lists reason %q, which no constant in api/v1alpha1 or detect defines", reason)
+		}
+	}
+}
+
+// reasonConstants maps the names of the string constants named Reason* in
+// a Go file to their values.
+func reasonConstants(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		spec, ok := n.(*ast.ValueSpec)
+		if !ok {
+			return true
+		}
+		for i, name := range spec.Names {
+			if !strings.HasPrefix(name.Name, "Reason") || i >= len(spec.Values) {
+				continue
+			}
+			if lit, ok := spec.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				v, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[name.Name] = v
+			}
+		}
+		return true
+	})
+	if len(out) == 0 {
+		t.Fatalf("no Reason constants in %s", path)
+	}
+	return out
+}
+
+var backticked = regexp.MustCompile("`([A-Za-z]+)`")
+
+// reasonTable collects the backticked reasons of the README table whose
+// header is "| condition | reason | meaning and fix |".
+func reasonTable(readme string) map[string]bool {
+	out := map[string]bool{}
+	in := false
+	for _, line := range strings.Split(readme, "\n") {
+		switch {
+		case strings.HasPrefix(line, "| condition | reason |"):
+			in = true
+		case in && !strings.HasPrefix(line, "|"):
+			return out
+		case in:
+			cells := strings.Split(line, "|")
+			if len(cells) < 3 {
+				continue
+			}
+			for _, m := range backticked.FindAllStringSubmatch(cells[2], -1) {
+				out[m[1]] = true
+			}
+		}
+	}
+	return out
+}
