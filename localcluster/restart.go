@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// RestartControlPlane stops kube-apiserver and etcd with SIGTERM, as a
-// rollout or a node reboot would, keeps them down for downtime, and starts
+// RestartControlPlane kills kube-apiserver and etcd (SIGKILL, as a crash or
+// a node losing power would), keeps them down for downtime, and starts
 // them again with the same flags, certificates and data: every client
 // (controllers, the operator, the admission webhooks' callers) must
 // reconnect on its own.
@@ -44,8 +44,11 @@ func (c *Cluster) RestartControlPlane(ctx context.Context, downtime time.Duratio
 		pid  int
 		addr string
 	}{{apiPID, u.Host}, {etcdPID, eu.Host}} {
-		if err := syscall.Kill(down.pid, syscall.SIGTERM); err != nil {
+		if err := syscall.Kill(down.pid, syscall.SIGKILL); err != nil {
 			return fmt.Errorf("stop pid %d: %w", down.pid, err)
+		}
+		if err := waitGone(ctx, down.pid); err != nil {
+			return err
 		}
 		if err := waitListening(ctx, down.addr, false); err != nil {
 			return err
@@ -58,7 +61,10 @@ func (c *Cluster) RestartControlPlane(ctx context.Context, downtime time.Duratio
 	}
 	c.processes = append(c.processes, etcd)
 	if err := waitListening(ctx, eu.Host, true); err != nil {
-		return err
+		if perr := etcd.running(); perr != nil {
+			return perr
+		}
+		return fmt.Errorf("%w; etcd's log ends with:\n%s", err, tail(etcd.logPath, 2000))
 	}
 	api, err := startProcess(c.dir, apiArgs[0], apiArgs[1:]...)
 	if err != nil {
@@ -74,6 +80,24 @@ func (c *Cluster) RestartControlPlane(ctx context.Context, downtime time.Duratio
 	})
 	if err != nil {
 		return fmt.Errorf("kube-apiserver did not come back: %w", err)
+	}
+	return nil
+}
+
+// waitGone waits until the process has exited (gone, or a zombie its
+// parent has not reaped yet): only then are all its ports free.
+func waitGone(ctx context.Context, pid int) error {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return true, nil
+		}
+		// pid (comm) state ...: the state follows the last ')'.
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		return len(fields) > 0 && fields[0] == "Z", nil
+	})
+	if err != nil {
+		return fmt.Errorf("pid %d did not exit: %w", pid, err)
 	}
 	return nil
 }

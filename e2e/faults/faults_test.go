@@ -280,7 +280,7 @@ func pinned(t *testing.T, c *localcluster.Cluster) string {
 
 func ptr[T any](v T) *T { return &v }
 
-// The API server and etcd go down in the middle of a toggle-on with 200
+// The API server and etcd crash in the middle of a toggle-on with 200
 // workspaces in 40 namespaces: the operator converges once they are back,
 // with every grant in place and none where no workspace is.
 func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
@@ -315,7 +315,7 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(t, c, enablerv1alpha1.ReasonConfigured)
-	t.Logf("configured %s after the API server and etcd went down (3 s outage), %d workspaces in %d namespaces",
+	t.Logf("configured %s after the API server and etcd were killed (3 s outage), %d workspaces in %d namespaces",
 		time.Since(restarted).Round(100*time.Millisecond), total, len(want))
 	assertConfigured(t, c)
 	localcluster.Eventually(t, timeout, "every grant in place, none too many", func() error {
