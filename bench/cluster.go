@@ -304,6 +304,10 @@ func (e *env) createWorkspaces(ctx context.Context, o options, tmplDep, tmplSA [
 		if err := e.cl.Create(ctx, d); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create Deployment %s/%s: %w", ns, d.Name, err)
 		}
+		// No DevWorkspace controls these service accounts (5,000 stopped
+		// DevWorkspaces kept the in-process DWO too busy to start the
+		// measured workspaces): the operator grants them nothing, so the
+		// toggle-on figures no longer include the per-namespace RoleBindings.
 		sa := &corev1.ServiceAccount{}
 		if err := json.Unmarshal(fill(tmplSA, id, ns), sa); err != nil {
 			return err
@@ -577,8 +581,9 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 	// config through controller-runtime's GetConfig, as in a cluster
 	// (in-cluster config), which turns client-side rate limiting off;
 	// --kubeconfig would leave client-go's default 5 QPS.
+	// Plain-HTTP metrics: a local run, scraped by the bench itself.
 	p.cmd = exec.CommandContext(ctx, e.operatorBin, "run", "--leader-elect=false",
-		"--metrics-bind-address", addr, "--health-probe-bind-address=0")
+		"--metrics-bind-address", addr, "--metrics-insecure", "--health-probe-bind-address=0")
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+e.proxyKubeconfig)
 	p.cmd.Env = append(p.cmd.Env, strings.Fields(o.operatorEnv)...)
 	logPath := filepath.Join(e.tmp, strings.ReplaceAll(strings.Fields(label)[0]+strings.Fields(label)[1], ":", "")+"-operator.log")
