@@ -7,6 +7,7 @@ import (
 	"time"
 
 	configv1 "github.com/openshift/api/config/v1"
+	securityv1 "github.com/openshift/api/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -232,7 +233,36 @@ func (c *Cluster) shapeSCCCRD(ctx context.Context, withUserNamespaceLevel bool) 
 	if err := c.Client.Update(ctx, crd); err != nil {
 		return fmt.Errorf("update SCC CRD schema: %w", err)
 	}
-	return waitForCRDEstablished(ctx, c.Client, SCCCRDName)
+	if err := waitForCRDEstablished(ctx, c.Client, SCCCRDName); err != nil {
+		return err
+	}
+	return c.waitForUserNamespaceLevel(ctx, withUserNamespaceLevel)
+}
+
+// waitForUserNamespaceLevel waits until the API server applies the SCC
+// schema change (asynchronously, after Established): a dry-run SCC keeps
+// userNamespaceLevel exactly when kept is true.
+func (c *Cluster) waitForUserNamespaceLevel(ctx context.Context, kept bool) error {
+	var got bool
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		probe := &securityv1.SecurityContextConstraints{
+			ObjectMeta:         metav1.ObjectMeta{Name: "localcluster-schema-probe"},
+			UserNamespaceLevel: securityv1.NamespaceLevelRequirePod,
+			RunAsUser:          securityv1.RunAsUserStrategyOptions{Type: securityv1.RunAsUserStrategyMustRunAsRange},
+			SELinuxContext:     securityv1.SELinuxContextStrategyOptions{Type: securityv1.SELinuxStrategyMustRunAs},
+			FSGroup:            securityv1.FSGroupStrategyOptions{Type: securityv1.FSGroupStrategyMustRunAs},
+			SupplementalGroups: securityv1.SupplementalGroupsStrategyOptions{Type: securityv1.SupplementalGroupsStrategyRunAsAny},
+		}
+		if err := c.Client.Create(ctx, probe, client.DryRunAll); err != nil {
+			return false, nil
+		}
+		got = probe.UserNamespaceLevel == securityv1.NamespaceLevelRequirePod
+		return got == kept, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the SCC schema change did not take effect (userNamespaceLevel kept=%t, want %t): %w", got, kept, err)
+	}
+	return nil
 }
 
 func waitForCRDEstablished(ctx context.Context, cl client.Client, name string) error {
@@ -251,13 +281,7 @@ func waitForCRDEstablished(ctx context.Context, cl client.Client, name string) e
 	if wait.Interrupted(err) && ctx.Err() == nil {
 		return fmt.Errorf("CRD %s not established after 30s", name)
 	}
-	if err != nil {
-		return err
-	}
-	// Schema changes take effect asynchronously; a short settle after the
-	// Established condition is observed keeps callers from racing it.
-	time.Sleep(2 * time.Second)
-	return nil
+	return err
 }
 
 // NodeLabel marks nodes created by SetNodes.
