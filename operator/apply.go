@@ -66,7 +66,7 @@ func (r *Reconciler) apply(ctx context.Context, nc *enablerv1alpha1.NestedContai
 }
 
 func (r *Reconciler) applySCC(ctx context.Context, p Plan, o *outcome) {
-	desired := scc.NestedPodmanSCC(p.SCCName, p.Settings.RunAsUser, p.Settings.Capabilities)
+	desired := scc.NestedPodmanSCC(p.SCCName, p.Settings.RunAsUser, p.SCCCapabilities)
 	_, err := scc.ApplySCC(ctx, r.Client, r.APIReader, desired)
 	var foreign *scc.ForeignSCCError
 	switch {

@@ -21,7 +21,13 @@ type Plan struct {
 	SCCName string
 	// CreateSCC is false when OpenShift's own nested-container SCC is used.
 	CreateSCC bool
-	Settings  WorkspaceSettings
+	// SCCCapabilities are what our SCC allows: the workspace capabilities,
+	// and CHOWN where Dev Spaces' container run adds it to its workspaces.
+	SCCCapabilities []string
+	// Note is said in the Ready message when configured (who else shapes
+	// the workspaces).
+	Note     string
+	Settings WorkspaceSettings
 	// Why explains a plan that is not Nested, for the Ready condition.
 	WhyNot, WhyNotReason string
 }
@@ -29,11 +35,21 @@ type Plan struct {
 // decide turns the toggle and the detection report into a plan. It is pure.
 // configured tells whether the last reconcile left workspaces configured
 // (Ready=True): a detection that cannot tell for now then keeps it.
-func decide(nc *enablerv1alpha1.NestedContainers, report *detect.Report, builtInSCC string, configured bool) Plan {
+//
+// cheContainerRun names the CheClusters with container run on: Dev Spaces
+// then adds CHOWN to its workspaces, which keep our pin, so the SCC must
+// allow CHOWN — ours does, OpenShift's nested-container does not.
+func decide(nc *enablerv1alpha1.NestedContainers, report *detect.Report, builtInSCC string, configured bool, cheContainerRun []string) Plan {
 	p := Plan{SCCName: enablerv1alpha1.DefaultSCCName, CreateSCC: true}
 	caps := nc.NormalizedCapabilities()
+	p.SCCCapabilities = caps
+	if len(cheContainerRun) > 0 && !slices.Contains(caps, enablerv1alpha1.CapabilityChown) {
+		p.SCCCapabilities = append(slices.Clone(caps), enablerv1alpha1.CapabilityChown)
+		p.Note = fmt.Sprintf("; Dev Spaces container run is on in CheCluster %s, whose workspaces also add CHOWN: SCC %s allows it for them",
+			strings.Join(cheContainerRun, ", "), enablerv1alpha1.DefaultSCCName)
+	}
 	// OpenShift's nested-container SCC allows SETUID and SETGID only.
-	if builtInSCC != "" && !slices.Contains(caps, enablerv1alpha1.CapabilityChown) {
+	if builtInSCC != "" && !slices.Contains(p.SCCCapabilities, enablerv1alpha1.CapabilityChown) {
 		p.SCCName, p.CreateSCC = builtInSCC, false
 	}
 	p.Settings = WorkspaceSettings{SCCName: p.SCCName, RunAsUser: nc.EffectiveRunAsUser(), Capabilities: caps, Devices: nc.NormalizedDevices()}

@@ -44,7 +44,7 @@ func TestDecide(t *testing.T) {
 		{"chown_needs_our_scc_even_when_builtin_exists", nc(true, "SETUID", "SETGID", "CAP_chown"), supported, "nested-container", false, true, "nested-podman", true, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := decide(tc.nc, tc.report, tc.builtIn, tc.configured)
+			p := decide(tc.nc, tc.report, tc.builtIn, tc.configured, nil)
 			if p.Hold {
 				t.Errorf("plan holds: %+v", p)
 			}
@@ -85,7 +85,7 @@ func TestDecideHoldsTheLastGoodConfiguration(t *testing.T) {
 		{"one_fact_among_passing_reasons_is_a_fact", []detect.Reason{{Code: detect.ReasonFeatureGateVersionMissing}, {Code: detect.ReasonNotOpenShift}}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := decide(nc, &detect.Report{Verdict: detect.Unsupported, Reasons: tc.reasons}, "", tc.configured)
+			p := decide(nc, &detect.Report{Verdict: detect.Unsupported, Reasons: tc.reasons}, "", tc.configured, nil)
 			if p.Hold != tc.wantHold || p.Nested {
 				t.Errorf("plan = %+v, want Hold=%t and not Nested", p, tc.wantHold)
 			}
@@ -93,5 +93,24 @@ func TestDecideHoldsTheLastGoodConfiguration(t *testing.T) {
 				t.Errorf("HoldWhy = %q", p.HoldWhy)
 			}
 		})
+	}
+}
+
+// With Dev Spaces' container run on, Che's workspaces keep our pin and add
+// CHOWN: the SCC must be ours, allowing CHOWN, even where OpenShift's
+// nested-container is offered; the DevWorkspaceOperatorConfig still adds
+// only what spec.capabilities says.
+func TestDecideWithDevSpacesContainerRun(t *testing.T) {
+	n := &enablerv1alpha1.NestedContainers{}
+	n.Spec.Enabled = true
+	p := decide(n, &detect.Report{Verdict: detect.Supported}, "nested-container", false, []string{"openshift-devspaces/devspaces"})
+	if !p.Nested || p.SCCName != "nested-podman" || !p.CreateSCC {
+		t.Fatalf("plan = %+v, want our own SCC", p)
+	}
+	if !slices.Contains(p.SCCCapabilities, "CHOWN") || slices.Contains(p.Settings.Capabilities, "CHOWN") {
+		t.Errorf("SCC capabilities %v (want CHOWN), workspace capabilities %v (want none)", p.SCCCapabilities, p.Settings.Capabilities)
+	}
+	if !strings.Contains(p.Note, "openshift-devspaces/devspaces") {
+		t.Errorf("Note does not name the CheCluster: %q", p.Note)
 	}
 }

@@ -3,6 +3,7 @@ package operator
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -107,6 +108,12 @@ func differingFields(cfg, desired *unstructured.Unstructured, absentDiffers bool
 			continue
 		}
 		want, _, _ := unstructured.NestedFieldNoCopy(desired.Object, path...)
+		// Another configuration adding more capabilities than ours (Dev
+		// Spaces' container run adds CHOWN) does not contradict nested
+		// containers; one adding fewer does.
+		if !absentDiffers && p[len(p)-1] == "add" && containsAll(normaliseJSON(got), normaliseJSON(want)) {
+			continue
+		}
 		if !reflect.DeepEqual(normaliseJSON(want), normaliseJSON(got)) {
 			out = append(out, fieldValue{strings.Join(p, "."), fmt.Sprint(got)})
 		}
@@ -173,4 +180,20 @@ func FindConfigOverrides(configs []unstructured.Unstructured, globalNamespace st
 		}
 	}
 	return out
+}
+
+// containsAll tells whether the normalised list have holds every entry of
+// the normalised list want.
+func containsAll(have, want any) bool {
+	h, ok1 := have.([]string)
+	w, ok2 := want.([]string)
+	if !ok1 || !ok2 {
+		return false
+	}
+	for _, x := range w {
+		if !slices.Contains(h, x) {
+			return false
+		}
+	}
+	return true
 }

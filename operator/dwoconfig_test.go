@@ -85,12 +85,24 @@ func TestFindConfigOverrides(t *testing.T) {
 		"metadata": map[string]any{"name": "agrees", "namespace": "team"},
 		"config":   map[string]any{"workspace": map[string]any{"hostUsers": false}},
 	}}
+	// Dev Spaces' container run adds CHOWN to ours: more, not less.
+	devSpacesRun := unstructured.Unstructured{Object: map[string]any{
+		"metadata": map[string]any{"name": "devworkspace-config", "namespace": "openshift-devspaces"},
+		"config": map[string]any{"workspace": map[string]any{"hostUsers": false, "containerSecurityContext": map[string]any{
+			"capabilities": map[string]any{"add": []any{"SETGID", "SETUID", "CHOWN"}}}}},
+	}}
+	fewer := unstructured.Unstructured{Object: map[string]any{
+		"metadata": map[string]any{"name": "fewer", "namespace": "team"},
+		"config": map[string]any{"workspace": map[string]any{"containerSecurityContext": map[string]any{
+			"capabilities": map[string]any{"add": []any{"SETUID"}}}}},
+	}}
 	global := *desired.DeepCopy()
 	global.Object["config"].(map[string]any)["workspace"].(map[string]any)["hostUsers"] = true
-	got := FindConfigOverrides([]unstructured.Unstructured{che, agreeing, global}, "openshift-operators", desired)
+	got := FindConfigOverrides([]unstructured.Unstructured{che, agreeing, devSpacesRun, fewer, global}, "openshift-operators", desired)
 	want := []string{
 		"eclipse-che/devworkspace-config sets config.workspace.hostUsers=true",
 		"eclipse-che/devworkspace-config sets config.workspace.podAnnotations.openshift.io/required-scc=restricted-v2",
+		"team/fewer sets config.workspace.containerSecurityContext.capabilities.add=[SETUID]",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("overrides = %v, want %v", got, want)

@@ -69,7 +69,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	plan := decide(nc, report, builtIn, wasConfigured(nc))
+	che, err := r.cheContainerRun(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	plan := decide(nc, report, builtIn, wasConfigured(nc), che)
 	outcome := r.apply(ctx, nc, plan)
 	counts, err := r.countWorkspaces(ctx, (plan.Nested || plan.Hold) && !outcome.blocked())
 	if err != nil {

@@ -127,7 +127,7 @@ func setConditions(st *enablerv1alpha1.NestedContainersStatus, gen int64, rep *d
 		set(enablerv1alpha1.ConditionReady, false, enablerv1alpha1.ReasonApplyFailed, o.transient.Error()+"; retrying")
 	default:
 		set(enablerv1alpha1.ConditionReady, true, enablerv1alpha1.ReasonConfigured, fmt.Sprintf(
-			"new workspaces run nested-capable under %s; the DevWorkspace Operator restarts running ones onto it when it next reconciles them (status.workspaces.pendingRestart counts those not yet restarted)", describeSCC(p)))
+			"new workspaces run nested-capable under %s; the DevWorkspace Operator restarts running ones onto it when it next reconciles them (status.workspaces.pendingRestart counts those not yet restarted)%s", describeSCC(p), p.Note))
 	}
 
 	degraded := append([]problem{}, o.degraded...)

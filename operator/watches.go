@@ -15,7 +15,8 @@ import (
 )
 
 // optionalWatches starts the watches on kinds the DevWorkspace Operator
-// serves once they are served: DWO may be installed after this operator.
+// and Dev Spaces serve once they are served: either may be installed after
+// this operator.
 // Each reconcile calls ensure, so the watch starts at the first reconcile
 // after DWO's CRDs appear (a missing DWO is rechecked periodically).
 type optionalWatches struct {
@@ -36,7 +37,7 @@ func (w *optionalWatches) ensure(ctx context.Context) error {
 	if w.started == nil {
 		w.started = map[schema.GroupVersionKind]bool{}
 	}
-	for _, gvk := range []schema.GroupVersionKind{DWOConfigGVK, DevWorkspaceGVK} {
+	for _, gvk := range []schema.GroupVersionKind{DWOConfigGVK, DevWorkspaceGVK, CheClusterGVK} {
 		if w.started[gvk] {
 			continue
 		}
