@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -68,7 +69,7 @@ const (
 func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
-		clientgoscheme.AddToScheme, enablerv1alpha1.AddToScheme, securityv1.Install, configv1.Install,
+		clientgoscheme.AddToScheme, enablerv1alpha1.AddToScheme, securityv1.Install, configv1.Install, apiextensionsv1.AddToScheme,
 	} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("build scheme: %w", err)
@@ -191,7 +192,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&rbacv1.RoleBinding{}, toCluster).
 		Watches(&corev1.Node{}, toCluster, builder.WithPredicates(runtimeHandlersChanged)).
 		Watches(&configv1.ClusterVersion{}, toCluster).
-		Watches(&configv1.FeatureGate{}, toCluster)
+		Watches(&configv1.FeatureGate{}, toCluster).
+		// The CRDs of the kinds that may come later (DWO, Dev Spaces) and of
+		// SCCs (their schema changes on upgrade): their arrival is a reason
+		// to look again, and starts the optional watches.
+		WatchesMetadata(&apiextensionsv1.CustomResourceDefinition{}, toCluster, builder.WithPredicates(watchedCRDs))
 	c, err := b.Build(r)
 	if err != nil {
 		return err
@@ -203,6 +208,16 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 var deletionPredicate = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 	return !e.ObjectNew.GetDeletionTimestamp().IsZero()
 }}
+
+// watchedCRDs passes events of the CRDs whose arrival or change matters.
+var watchedCRDs = predicate.NewPredicateFuncs(func(o client.Object) bool {
+	switch o.GetName() {
+	case "devworkspaceoperatorconfigs.controller.devfile.io", "devworkspaces.workspace.devfile.io",
+		"checlusters.org.eclipse.che", "securitycontextconstraints.security.openshift.io":
+		return true
+	}
+	return false
+})
 
 var createOrDelete = predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }}
 

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	dwv2 "github.com/devfile/api/v2/pkg/apis/workspaces/v1alpha2"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,8 +28,26 @@ func TestWithDevSpacesContainerRun(t *testing.T) {
 	if err := env.cluster.DevSpaces(ctx, true); err != nil {
 		t.Fatal(err)
 	}
+	const carol = "carol-devspaces"
 	t.Cleanup(func() {
-		// Leave the other tests a cluster without Che's configuration.
+		// Leave the other tests a cluster without Che's configuration and
+		// without these workspaces.
+		for _, name := range []string{"che-ws", "plain-ws"} {
+			ws := &dwv2.DevWorkspace{ObjectMeta: metav1.ObjectMeta{Namespace: carol, Name: name}}
+			if err := env.cluster.Client.Delete(ctx, ws); client.IgnoreNotFound(err) != nil {
+				t.Error(err)
+			}
+		}
+		localcluster.Eventually(t, runTimeout, "the workspaces are gone", func() error {
+			deps := &appsv1.DeploymentList{}
+			if err := env.cluster.Client.List(ctx, deps, client.InNamespace(carol), client.HasLabels{operator.WorkspaceIDLabel}); err != nil {
+				return err
+			}
+			if len(deps.Items) > 0 {
+				return errorf("%d workspace Deployments left in %s", len(deps.Items), carol)
+			}
+			return nil
+		})
 		setEnabled(t, false)
 		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
 		cc := &unstructured.Unstructured{}
@@ -44,14 +65,17 @@ func TestWithDevSpacesContainerRun(t *testing.T) {
 		}
 	})
 	setEnabled(t, true)
-	msg := waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
-	if !strings.Contains(msg, localcluster.DevSpacesNamespace+"/"+localcluster.CheClusterName) || !strings.Contains(msg, "CHOWN") {
-		t.Errorf("Ready does not say Dev Spaces' container run shapes the SCC: %s", msg)
-	}
+	localcluster.Eventually(t, waitTimeout, "Ready says Dev Spaces' container run shapes the SCC", func() error {
+		c := meta.FindStatusCondition(getNC(t).Status.Conditions, enablerv1alpha1.ConditionReady)
+		if c == nil || c.Reason != enablerv1alpha1.ReasonConfigured ||
+			!strings.Contains(c.Message, localcluster.DevSpacesNamespace+"/"+localcluster.CheClusterName) || !strings.Contains(c.Message, "CHOWN") {
+			return errorf("Ready = %+v", c)
+		}
+		return nil
+	})
 	// Che's configuration adds more than ours; that is no override.
 	waitCondition(t, enablerv1alpha1.ConditionDegraded, metav1.ConditionFalse, enablerv1alpha1.ReasonAsExpected)
 
-	const carol = "carol-devspaces"
 	ensureNamespace(t, carol)
 	ws := dwo.DashboardWorkspace(carol, "che-ws", localcluster.DevSpacesNamespace, localcluster.CheDWOConfigName, localcluster.CheContainerRunSCC)
 	if err := env.cluster.Client.Create(ctx, ws); err != nil {
