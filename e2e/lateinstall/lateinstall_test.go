@@ -80,7 +80,7 @@ func TestDevWorkspaceOperatorInstalledAfterTheOperator(t *testing.T) {
 	if err := c.InstallCRDs(ctx, crds); err != nil {
 		t.Fatal(err)
 	}
-	// Found by the periodic recheck (30 s) at the latest.
+	// The CRDs are watched: their arrival starts the configuration.
 	ready(enablerv1alpha1.ReasonConfigured, 90*time.Second)
 	dwoc := &unstructured.Unstructured{}
 	dwoc.SetGroupVersionKind(operator.DWOConfigGVK)
