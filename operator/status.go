@@ -35,33 +35,39 @@ func (r *Reconciler) report(ctx context.Context, nc *enablerv1alpha1.NestedConta
 // Unknown (a stale True or False would mislead), Ready False. What is in
 // place is left as it is.
 func (r *Reconciler) reportDetectionFailure(ctx context.Context, nc *enablerv1alpha1.NestedContainers, detectErr error) error {
-	next := nc.Status.DeepCopy()
-	next.ObservedGeneration = nc.Generation
 	msg := fmt.Sprintf("cannot tell what the cluster supports: %v; check the operator's RBAC and API server reachability (what is configured is left as it is)", detectErr)
-	meta.SetStatusCondition(&next.Conditions, metav1.Condition{Type: enablerv1alpha1.ConditionSupported, Status: metav1.ConditionUnknown,
-		Reason: enablerv1alpha1.ReasonDetectionFailed, ObservedGeneration: nc.Generation, Message: msg})
-	meta.SetStatusCondition(&next.Conditions, metav1.Condition{Type: enablerv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
-		Reason: enablerv1alpha1.ReasonDetectionFailed, ObservedGeneration: nc.Generation, Message: msg})
-	if err := r.writeStatus(ctx, nc, next); err != nil {
-		return err
-	}
-	return detectErr
+	return r.reportFailure(ctx, nc, detectErr, enablerv1alpha1.ReasonDetectionFailed, msg,
+		conditionState{enablerv1alpha1.ConditionSupported, metav1.ConditionUnknown},
+		conditionState{enablerv1alpha1.ConditionReady, metav1.ConditionFalse})
 }
 
 // reportCleanupFailure says that deleting the resource is waiting on a
 // cleanup step that failed.
 func (r *Reconciler) reportCleanupFailure(ctx context.Context, nc *enablerv1alpha1.NestedContainers, cleanupErr error) error {
+	msg := cleanupMessage(cleanupErr) + "; the resource is deleted once cleanup completes"
+	return r.reportFailure(ctx, nc, cleanupErr, enablerv1alpha1.ReasonCleanupFailed, msg,
+		conditionState{enablerv1alpha1.ConditionReady, metav1.ConditionFalse},
+		conditionState{enablerv1alpha1.ConditionDegraded, metav1.ConditionTrue})
+}
+
+type conditionState struct {
+	condType string
+	status   metav1.ConditionStatus
+}
+
+// reportFailure sets each of states with reason and msg, writes the status
+// and returns failure, so that the reconcile is retried.
+func (r *Reconciler) reportFailure(ctx context.Context, nc *enablerv1alpha1.NestedContainers, failure error, reason, msg string, states ...conditionState) error {
 	next := nc.Status.DeepCopy()
 	next.ObservedGeneration = nc.Generation
-	msg := cleanupMessage(cleanupErr) + "; the resource is deleted once cleanup completes"
-	meta.SetStatusCondition(&next.Conditions, metav1.Condition{Type: enablerv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
-		Reason: enablerv1alpha1.ReasonCleanupFailed, ObservedGeneration: nc.Generation, Message: msg})
-	meta.SetStatusCondition(&next.Conditions, metav1.Condition{Type: enablerv1alpha1.ConditionDegraded, Status: metav1.ConditionTrue,
-		Reason: enablerv1alpha1.ReasonCleanupFailed, ObservedGeneration: nc.Generation, Message: msg})
+	for _, s := range states {
+		meta.SetStatusCondition(&next.Conditions, metav1.Condition{Type: s.condType, Status: s.status,
+			Reason: reason, ObservedGeneration: nc.Generation, Message: msg})
+	}
 	if err := r.writeStatus(ctx, nc, next); err != nil {
 		return err
 	}
-	return cleanupErr
+	return failure
 }
 
 func cleanupMessage(err error) string {
