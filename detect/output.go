@@ -49,6 +49,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	if r.OpenShift {
 		line("SCC userNamespaceLevel:\t%s", describeSCC(r.SCC))
 	}
+	writeDevSpaces(line, r.DevSpaces)
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
@@ -57,6 +58,38 @@ func WriteTable(w io.Writer, r *Report) error {
 		return err
 	}
 	return writeReasons(w, "Degraded:", r.Degraded)
+}
+
+// writeDevSpaces says, per CheCluster, whether Dev Spaces runs and builds
+// containers in its workspaces, under which SCCs, and what of its own
+// configuration contradicts nested containers.
+func writeDevSpaces(line func(string, ...any), cs []DevSpaces) {
+	if len(cs) == 0 {
+		line("Dev Spaces:\tnot installed (no CheCluster)")
+		return
+	}
+	onOff := func(on bool, scc string) string {
+		if on {
+			return "on, SCC " + scc
+		}
+		return "off"
+	}
+	for _, c := range cs {
+		line("Dev Spaces:\tCheCluster %s", c.Key())
+		line("  container run:\t%s", onOff(c.ContainerRun, c.ContainerRunSCC))
+		line("  container build:\t%s", onOff(c.ContainerBuild, c.ContainerBuildSCC))
+		line("  workspace config:\t%s", orNone(c.WorkspaceConfig))
+		for _, f := range c.Contradictions {
+			line("  contradicts nesting:\tconfig.workspace.%s=%s", f.Field, f.Value)
+		}
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func writeReasons(w io.Writer, title string, rs []Reason) error {

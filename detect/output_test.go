@@ -66,6 +66,38 @@ func TestWriteTable(t *testing.T) {
 	}
 }
 
+// Each CheCluster is shown with container run and build, their SCCs, Che's
+// configuration and what of it contradicts nested containers.
+func TestWriteTableShowsDevSpaces(t *testing.T) {
+	r := detect.Evaluate(healthy(t, "4.20.2", configv1.Default, allGates, nil))
+	var buf bytes.Buffer
+	if err := detect.WriteTable(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "Dev Spaces:              not installed (no CheCluster)") {
+		t.Errorf("table without Dev Spaces does not say so:\n%s", buf.String())
+	}
+	r.AddDevSpaces([]detect.DevSpaces{{Namespace: "openshift-devspaces", Name: "devspaces", ContainerRun: true, ContainerRunSCC: "container-run",
+		ContainerBuildSCC: "container-build", WorkspaceConfig: "openshift-devspaces/devworkspace-config",
+		Contradictions: []detect.ConfigField{{Field: "hostUsers", Value: "true", Why: "keeps the pods in the node's user namespace"}}}})
+	buf.Reset()
+	if err := detect.WriteTable(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		"Dev Spaces:              CheCluster openshift-devspaces/devspaces",
+		"  container run:         on, SCC container-run",
+		"  container build:       off",
+		"  workspace config:      openshift-devspaces/devworkspace-config",
+		"  contradicts nesting:   config.workspace.hostUsers=true",
+		"  - DevSpacesConfigContradicts: CheCluster openshift-devspaces/devspaces has container run on",
+	} {
+		if !strings.Contains(buf.String(), w) {
+			t.Errorf("table lacks %q:\n%s", w, buf.String())
+		}
+	}
+}
+
 func TestWriteJSONRoundTrips(t *testing.T) {
 	in := healthy(t, "4.22.0", configv1.Default, allGates[:2], nil)
 	in.Nodes = nodes(0, 1)

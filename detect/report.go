@@ -79,6 +79,9 @@ type Report struct {
 	Nodes        NodeCounts           `json:"nodes"`
 	DevWorkspace DevWorkspaceSupport  `json:"devWorkspace"`
 	SCC          SCCSupport           `json:"scc"`
+	// DevSpaces are the CheClusters of OpenShift Dev Spaces, when it is
+	// installed (see AddDevSpaces).
+	DevSpaces []DevSpaces `json:"devSpaces,omitempty"`
 	// Reasons say why the verdict is Unsupported; empty when Supported.
 	Reasons []Reason `json:"reasons,omitempty"`
 	// Degraded are problems that do not make the cluster unsupported but

@@ -17,6 +17,9 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -227,6 +230,48 @@ func TestDetectOpenShift(t *testing.T) {
 		}
 		// The SCC CRD is not granted: it only refines the report.
 		out.expect(t, 2, `not allowed to list nodes: grant verb "list" on resource "nodes" in API group "" (core)`)
+	})
+
+	// detect shows each CheCluster: container run and build with their
+	// SCCs, Che's configuration and what of it contradicts nesting; and it
+	// says what breaks when container run is on where it cannot work.
+	t.Run("dev_spaces_is_shown", func(t *testing.T) {
+		if err := c.Simulate(ctx, localcluster.OCP418); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.DevSpaces(ctx, localcluster.DevSpacesSettings{ContainerRun: true, ContainerBuild: true}); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := c.RemoveDevSpaces(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+		runCLI(t, bin, "detect", "--kubeconfig", c.KubeconfigPath).expect(t, 1,
+			"Dev Spaces:              CheCluster openshift-devspaces/devspaces",
+			"  container run:         on, SCC container-run",
+			"  container build:       on, SCC container-build",
+			"  workspace config:      openshift-devspaces/devworkspace-config",
+			"  - DevSpacesContainerRunUnsupported: CheCluster openshift-devspaces/devspaces has container run on",
+			"OpenShift 4.18.20 does not support pod user namespaces",
+			"set disableContainerRunCapabilities to true in the CheCluster")
+
+		if err := c.Simulate(ctx, localcluster.OCP420); err != nil {
+			t.Fatal(err)
+		}
+		che := &unstructured.Unstructured{}
+		che.SetGroupVersionKind(schema.GroupVersionKind{Group: "controller.devfile.io", Version: "v1alpha1", Kind: "DevWorkspaceOperatorConfig"})
+		che.SetNamespace(localcluster.DevSpacesNamespace)
+		che.SetName(localcluster.CheDWOConfigName)
+		if err := c.Client.Patch(ctx, che, client.RawPatch(types.MergePatchType, []byte(`{"config":{"workspace":{"hostUsers":true}}}`))); err != nil {
+			t.Fatal(err)
+		}
+		out := runCLI(t, bin, "detect", "--kubeconfig", c.KubeconfigPath)
+		out.expect(t, 0, "  contradicts nesting:   config.workspace.hostUsers=true",
+			"  - DevSpacesConfigContradicts: CheCluster openshift-devspaces/devspaces has container run on, but its DevWorkspaceOperatorConfig openshift-devspaces/devworkspace-config sets config.workspace.hostUsers=true")
+		if strings.Contains(out.stdout, "DevSpacesContainerRunUnsupported") {
+			t.Errorf("4.20 said to be unable to run Dev Spaces' containers:\n%s", out.stdout)
+		}
 	})
 
 	t.Run("devworkspace_operator_without_hostusers_is_degraded", func(t *testing.T) {

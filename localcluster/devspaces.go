@@ -4,6 +4,8 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"maps"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -19,6 +21,8 @@ var (
 	cheClusterCRD []byte
 	//go:embed openshift/devspaces/container-run-scc.yaml
 	containerRunSCC []byte
+	//go:embed openshift/devspaces/container-build-scc.yaml
+	containerBuildSCC []byte
 )
 
 // Dev Spaces as the simulation has it.
@@ -26,18 +30,41 @@ const (
 	DevSpacesNamespace = "openshift-devspaces"
 	CheClusterName     = "devspaces"
 	CheDWOConfigName   = "devworkspace-config"
-	CheContainerRunSCC = "container-run"
-	cheFieldManager    = "che-operator"
+	CheContainerRunSCC   = "container-run"
+	CheContainerBuildSCC = "container-build"
+	cheFieldManager      = "che-operator"
 )
 
+// DevSpacesSettings are the CheCluster's spec.devEnvironments switches.
+type DevSpacesSettings struct {
+	// ContainerRun is !disableContainerRunCapabilities (che-operator's
+	// default: off).
+	ContainerRun bool
+	// ContainerBuild is !disableContainerBuildCapabilities (default: on).
+	ContainerBuild bool
+}
+
+// DashboardSCC is the SCC Dev Spaces' dashboard names on the workspaces it
+// creates for these settings: container-run when run is on, else
+// container-build when build is on, else none.
+func (s DevSpacesSettings) DashboardSCC() string {
+	switch {
+	case s.ContainerRun:
+		return CheContainerRunSCC
+	case s.ContainerBuild:
+		return CheContainerBuildSCC
+	}
+	return ""
+}
+
 // DevSpaces installs Dev Spaces' CheCluster kind and a CheCluster with
-// container run on or off, and does to the DevWorkspace Operator's
-// configuration what che-operator does for that spec: with run on, the
-// container-run SCC and, in its own DevWorkspaceOperatorConfig
+// these settings, and does what che-operator does for them: with run on,
+// the container-run SCC and, in its own DevWorkspaceOperatorConfig
 // devworkspace-config, hostUsers false, procMount Unmasked, privilege
-// escalation, SETGID/SETUID/CHOWN and the CRI-O devices annotation. It can
-// be called again to switch container run.
-func (c *Cluster) DevSpaces(ctx context.Context, containerRun bool) error {
+// escalation, SETGID/SETUID/CHOWN and the CRI-O devices annotation; with
+// only build on, the container-build SCC and privilege escalation with
+// SETGID/SETUID. It can be called again to change the settings.
+func (c *Cluster) DevSpaces(ctx context.Context, s DevSpacesSettings) error {
 	crd := &apiextensionsv1.CustomResourceDefinition{}
 	if err := yaml.Unmarshal(cheClusterCRD, crd); err != nil {
 		return err
@@ -53,27 +80,85 @@ func (c *Cluster) DevSpaces(ctx context.Context, containerRun bool) error {
 	cc := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "org.eclipse.che/v2", "kind": "CheCluster",
 		"metadata": map[string]any{"name": CheClusterName, "namespace": DevSpacesNamespace},
-		"spec":     map[string]any{"devEnvironments": map[string]any{"disableContainerRunCapabilities": !containerRun}},
+		"spec": map[string]any{"devEnvironments": map[string]any{
+			"disableContainerRunCapabilities":   !s.ContainerRun,
+			"disableContainerBuildCapabilities": !s.ContainerBuild,
+		}},
 	}}
 	if err := c.Client.Patch(ctx, cc, client.Apply, client.FieldOwner("devspaces-admin"), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply CheCluster: %w", err)
 	}
-	return c.cheOperatorReconcile(ctx, containerRun)
+	return c.cheOperatorReconcile(ctx, s)
 }
 
-// cheOperatorReconcile writes Che's DevWorkspaceOperatorConfig and SCC as
-// che-operator does for the CheCluster's container run setting.
-func (c *Cluster) cheOperatorReconcile(ctx context.Context, containerRun bool) error {
-	ws := map[string]any{}
-	if containerRun {
-		s := map[string]any{}
-		if err := yaml.Unmarshal(containerRunSCC, &s); err != nil {
+// RemoveDevSpaces deletes the CheCluster, Che's DevWorkspaceOperatorConfig
+// and Che's SCCs (the CheCluster kind stays, as after uninstalling Dev
+// Spaces' operand).
+func (c *Cluster) RemoveDevSpaces(ctx context.Context) error {
+	cc := &unstructured.Unstructured{}
+	cc.SetAPIVersion("org.eclipse.che/v2")
+	cc.SetKind("CheCluster")
+	cc.SetNamespace(DevSpacesNamespace)
+	cc.SetName(CheClusterName)
+	cfg := &unstructured.Unstructured{}
+	cfg.SetAPIVersion("controller.devfile.io/v1alpha1")
+	cfg.SetKind("DevWorkspaceOperatorConfig")
+	cfg.SetNamespace(DevSpacesNamespace)
+	cfg.SetName(CheDWOConfigName)
+	objs := []client.Object{cc, cfg}
+	for _, name := range []string{CheContainerRunSCC, CheContainerBuildSCC} {
+		objs = append(objs, sccObject(name))
+	}
+	for _, o := range objs {
+		if err := c.Client.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete %s %s: %w", o.GetObjectKind().GroupVersionKind().Kind, o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+func sccObject(name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("security.openshift.io/v1")
+	u.SetKind("SecurityContextConstraints")
+	u.SetName(name)
+	return u
+}
+
+// cheOperatorReconcile writes Che's DevWorkspaceOperatorConfig and SCCs as
+// che-operator does for the CheCluster's settings.
+func (c *Cluster) cheOperatorReconcile(ctx context.Context, s DevSpacesSettings) error {
+	for _, scc := range []struct {
+		on   bool
+		name string
+		yaml []byte
+	}{{s.ContainerRun, CheContainerRunSCC, containerRunSCC}, {s.ContainerBuild, CheContainerBuildSCC, containerBuildSCC}} {
+		if !scc.on {
+			if err := c.Client.Delete(ctx, sccObject(scc.name)); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("delete SCC %s: %w", scc.name, err)
+			}
+			continue
+		}
+		obj := map[string]any{}
+		if err := yaml.Unmarshal(scc.yaml, &obj); err != nil {
 			return err
 		}
-		if err := c.applyDefault(ctx, &unstructured.Unstructured{Object: s}); err != nil {
+		err := c.applyDefault(ctx, &unstructured.Unstructured{Object: obj})
+		if err != nil && strings.Contains(err.Error(), ".userNamespaceLevel: field not declared in schema") {
+			// Before 4.19 OpenShift's SCC API drops the field, as here.
+			delete(obj, "userNamespaceLevel")
+			err = c.applyDefault(ctx, &unstructured.Unstructured{Object: obj})
+		}
+		if err != nil {
 			return err
 		}
-		ws = map[string]any{
+	}
+	// che-operator always writes some workspace settings (here the start
+	// timeout of spec.devEnvironments.startTimeoutSeconds' default).
+	ws := map[string]any{"progressTimeout": "300s"}
+	switch {
+	case s.ContainerRun:
+		maps.Copy(ws, map[string]any{
 			"hostUsers": false,
 			"containerSecurityContext": map[string]any{
 				"allowPrivilegeEscalation": true,
@@ -81,6 +166,11 @@ func (c *Cluster) cheOperatorReconcile(ctx context.Context, containerRun bool) e
 				"capabilities":             map[string]any{"add": []any{"SETGID", "SETUID", "CHOWN"}},
 			},
 			"podAnnotations": map[string]any{"io.kubernetes.cri-o.Devices": "/dev/fuse,/dev/net/tun"},
+		})
+	case s.ContainerBuild:
+		ws["containerSecurityContext"] = map[string]any{
+			"allowPrivilegeEscalation": true,
+			"capabilities":             map[string]any{"add": []any{"SETGID", "SETUID"}},
 		}
 	}
 	dwoc := &unstructured.Unstructured{Object: map[string]any{

@@ -36,27 +36,40 @@ type Plan struct {
 // configured tells whether the last reconcile left workspaces configured
 // (Ready=True): a detection that cannot tell for now then keeps it.
 //
-// cheContainerRun names the CheClusters with container run on: Dev Spaces
-// then adds CHOWN to its workspaces, which keep our pin, so the SCC must
-// allow CHOWN — ours does, OpenShift's nested-container does not.
-func decide(nc *enablerv1alpha1.NestedContainers, report *detect.Report, builtInSCC string, configured bool, cheContainerRun []string) Plan {
+// The report's CheClusters decide who shapes Dev Spaces' workspaces: with
+// container run on, Dev Spaces adds CHOWN to its workspaces, which keep our
+// pin, so the SCC must allow CHOWN — ours does, OpenShift's nested-container
+// does not; with it off, our toggle makes them nested like any other.
+func decide(nc *enablerv1alpha1.NestedContainers, report *detect.Report, builtInSCC string, configured bool) Plan {
 	p := Plan{SCCName: enablerv1alpha1.DefaultSCCName, CreateSCC: true}
 	caps := nc.NormalizedCapabilities()
 	p.SCCCapabilities = caps
-	if len(cheContainerRun) > 0 && !slices.Contains(caps, enablerv1alpha1.CapabilityChown) {
+	run, notRun := cheByContainerRun(report.DevSpaces)
+	if len(run) > 0 && !slices.Contains(caps, enablerv1alpha1.CapabilityChown) {
 		p.SCCCapabilities = append(slices.Clone(caps), enablerv1alpha1.CapabilityChown)
-		p.Note = fmt.Sprintf("; Dev Spaces container run is on in CheCluster %s, whose workspaces also add CHOWN: SCC %s allows it for them",
-			strings.Join(cheContainerRun, ", "), enablerv1alpha1.DefaultSCCName)
 	}
 	// OpenShift's nested-container SCC allows SETUID and SETGID only.
 	if builtInSCC != "" && !slices.Contains(p.SCCCapabilities, enablerv1alpha1.CapabilityChown) {
 		p.SCCName, p.CreateSCC = builtInSCC, false
+	}
+	if len(run) > 0 {
+		p.Note += fmt.Sprintf("; Dev Spaces' container run is on in CheCluster %s: its workspaces keep this pin and add CHOWN, which SCC %s allows them",
+			strings.Join(run, ", "), p.SCCName)
+	}
+	if len(notRun) > 0 {
+		p.Note += fmt.Sprintf("; Dev Spaces' container run is off in CheCluster %s: this operator makes its workspaces nested-capable too",
+			strings.Join(notRun, ", "))
 	}
 	p.Settings = WorkspaceSettings{SCCName: p.SCCName, RunAsUser: nc.EffectiveRunAsUser(), Capabilities: caps, Devices: nc.NormalizedDevices()}
 	dwo := dwoProblem(report)
 	switch {
 	case !nc.Spec.Enabled:
 		p.WhyNotReason, p.WhyNot = enablerv1alpha1.ReasonDisabled, "spec.enabled is false: set it to true to make new workspaces nested-capable"
+		for _, c := range report.DevSpaces {
+			if c.ContainerRun {
+				p.WhyNot += fmt.Sprintf("; Dev Spaces' container run (CheCluster %s) makes its own workspaces nested under SCC %s", c.Key(), c.ContainerRunSCC)
+			}
+		}
 	case report.Verdict != detect.Supported && configured && inconclusive(report.Reasons):
 		p.Hold, p.HoldWhy = true, "cannot tell now whether the cluster supports nested containers ("+reasonMessages(report.Reasons)+
 			"); keeping the configuration in place until it can (this happens mid-upgrade)"
@@ -89,6 +102,19 @@ func inconclusive(rs []detect.Reason) bool {
 		}
 	}
 	return true
+}
+
+// cheByContainerRun splits the CheClusters ("namespace/name") by whether
+// their container run is on.
+func cheByContainerRun(cs []detect.DevSpaces) (on, off []string) {
+	for _, c := range cs {
+		if c.ContainerRun {
+			on = append(on, c.Key())
+		} else {
+			off = append(off, c.Key())
+		}
+	}
+	return on, off
 }
 
 func dwoProblem(report *detect.Report) *problem {

@@ -44,7 +44,7 @@ func TestDecide(t *testing.T) {
 		{"chown_needs_our_scc_even_when_builtin_exists", nc(true, "SETUID", "SETGID", "CAP_chown"), supported, "nested-container", false, true, "nested-podman", true, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := decide(tc.nc, tc.report, tc.builtIn, tc.configured, nil)
+			p := decide(tc.nc, tc.report, tc.builtIn, tc.configured)
 			if p.Hold {
 				t.Errorf("plan holds: %+v", p)
 			}
@@ -85,7 +85,7 @@ func TestDecideHoldsTheLastGoodConfiguration(t *testing.T) {
 		{"one_fact_among_passing_reasons_is_a_fact", []detect.Reason{{Code: detect.ReasonFeatureGateVersionMissing}, {Code: detect.ReasonNotOpenShift}}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := decide(nc, &detect.Report{Verdict: detect.Unsupported, Reasons: tc.reasons}, "", tc.configured, nil)
+			p := decide(nc, &detect.Report{Verdict: detect.Unsupported, Reasons: tc.reasons}, "", tc.configured)
 			if p.Hold != tc.wantHold || p.Nested {
 				t.Errorf("plan = %+v, want Hold=%t and not Nested", p, tc.wantHold)
 			}
@@ -96,21 +96,51 @@ func TestDecideHoldsTheLastGoodConfiguration(t *testing.T) {
 	}
 }
 
-// With Dev Spaces' container run on, Che's workspaces keep our pin and add
-// CHOWN: the SCC must be ours, allowing CHOWN, even where OpenShift's
-// nested-container is offered; the DevWorkspaceOperatorConfig still adds
-// only what spec.capabilities says.
-func TestDecideWithDevSpacesContainerRun(t *testing.T) {
-	n := &enablerv1alpha1.NestedContainers{}
-	n.Spec.Enabled = true
-	p := decide(n, &detect.Report{Verdict: detect.Supported}, "nested-container", false, []string{"openshift-devspaces/devspaces"})
-	if !p.Nested || p.SCCName != "nested-podman" || !p.CreateSCC {
-		t.Fatalf("plan = %+v, want our own SCC", p)
+// Who shapes Dev Spaces' workspaces, for each CheCluster setting and the
+// toggle: with container run on, Che's workspaces keep our pin and add
+// CHOWN, so the SCC must be ours, allowing CHOWN, even where OpenShift's
+// nested-container is offered (the DevWorkspaceOperatorConfig still adds
+// only what spec.capabilities says); with it off, our toggle nests them
+// like any other workspace, under the built-in SCC where there is one.
+func TestDecideWithDevSpaces(t *testing.T) {
+	che := func(run, build bool) []detect.DevSpaces {
+		return []detect.DevSpaces{{Namespace: "openshift-devspaces", Name: "devspaces", ContainerRun: run, ContainerRunSCC: "container-run",
+			ContainerBuild: build, ContainerBuildSCC: "container-build"}}
 	}
-	if !slices.Contains(p.SCCCapabilities, "CHOWN") || slices.Contains(p.Settings.Capabilities, "CHOWN") {
-		t.Errorf("SCC capabilities %v (want CHOWN), workspace capabilities %v (want none)", p.SCCCapabilities, p.Settings.Capabilities)
-	}
-	if !strings.Contains(p.Note, "openshift-devspaces/devspaces") {
-		t.Errorf("Note does not name the CheCluster: %q", p.Note)
+	for _, tc := range []struct {
+		name      string
+		enabled   bool
+		che       []detect.DevSpaces
+		wantSCC   string
+		wantChown bool
+		wantSaid  string // in Note (enabled) or WhyNot (disabled)
+	}{
+		{"run_on_toggle_on_our_scc_allows_chown", true, che(true, true), "nested-podman", true, "container run is on in CheCluster openshift-devspaces/devspaces: its workspaces keep this pin and add CHOWN"},
+		{"run_off_toggle_on_builtin_scc_nests_che_too", true, che(false, true), "nested-container", false, "container run is off in CheCluster openshift-devspaces/devspaces: this operator makes its workspaces nested-capable too"},
+		{"run_off_build_off_toggle_on", true, che(false, false), "nested-container", false, "this operator makes its workspaces nested-capable too"},
+		{"run_on_toggle_off_says_dev_spaces_nests_its_own", false, che(true, false), "nested-podman", true, "Dev Spaces' container run (CheCluster openshift-devspaces/devspaces) makes its own workspaces nested under SCC container-run"},
+		{"no_dev_spaces_builtin", true, nil, "nested-container", false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := &enablerv1alpha1.NestedContainers{}
+			n.Spec.Enabled = tc.enabled
+			p := decide(n, &detect.Report{Verdict: detect.Supported, DevSpaces: tc.che}, "nested-container", false)
+			if p.Nested != tc.enabled || p.SCCName != tc.wantSCC || p.CreateSCC != (tc.wantSCC == "nested-podman") {
+				t.Fatalf("plan = %+v, want nested=%t under %s", p, tc.enabled, tc.wantSCC)
+			}
+			if slices.Contains(p.SCCCapabilities, "CHOWN") != tc.wantChown || slices.Contains(p.Settings.Capabilities, "CHOWN") {
+				t.Errorf("SCC capabilities %v (want CHOWN: %t), workspace capabilities %v (want no CHOWN)", p.SCCCapabilities, tc.wantChown, p.Settings.Capabilities)
+			}
+			said := p.Note
+			if !tc.enabled {
+				said = p.WhyNot
+			}
+			if tc.wantSaid == "" && said != "" && tc.enabled {
+				t.Errorf("Note without Dev Spaces: %q", said)
+			}
+			if !strings.Contains(said, tc.wantSaid) {
+				t.Errorf("status says %q, want it to say %q", said, tc.wantSaid)
+			}
+		})
 	}
 }

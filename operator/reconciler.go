@@ -69,11 +69,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	che, err := r.cheContainerRun(ctx)
+	devSpaces, err := detect.ReadDevSpaces(ctx, r.Client)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	plan := decide(nc, report, builtIn, wasConfigured(nc), che)
+	report.AddDevSpaces(devSpaces)
+	plan := decide(nc, report, builtIn, wasConfigured(nc))
 	outcome := r.apply(ctx, nc, plan)
 	counts, err := r.countWorkspaces(ctx, (plan.Nested || plan.Hold) && !outcome.blocked())
 	if err != nil {

@@ -34,9 +34,11 @@ func newDetectCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "detect",
 		Short: "Report whether the cluster can run nested containers in workspaces",
-		Long: `Read the OpenShift version, FeatureGate, nodes and the DevWorkspace Operator's
-CRD and say whether workspaces can run podman in pod user namespaces, and if
-not, what to change.
+		Long: `Read the OpenShift version, FeatureGate, nodes, the DevWorkspace Operator's
+CRD and Dev Spaces' CheClusters with their workspace configuration, and say
+whether workspaces can run podman in pod user namespaces, and if not, what to
+change. For each CheCluster it shows container run and build, their SCCs, and
+any field of Che's configuration that contradicts nested containers.
 
 Exit status: 0 supported, 1 unsupported, 2 the cluster could not be read
 (unreachable, or a read is not permitted: the message names the permission).`,
@@ -73,6 +75,11 @@ func runDetect(ctx context.Context, opts detectOptions, out io.Writer) error {
 	if err != nil {
 		return &exitError{code: exitFailure, err: explainReadError(cfg.Host, err)}
 	}
+	devSpaces, err := detect.ReadDevSpaces(ctx, d.Reader)
+	if err != nil {
+		return &exitError{code: exitFailure, err: explainReadError(cfg.Host, err)}
+	}
+	report.AddDevSpaces(devSpaces)
 	if err := write(out, report); err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}

@@ -128,11 +128,14 @@ func EffectiveUID(pod *corev1.Pod, container *corev1.Container) *int64 {
 // DashboardWorkspace is SampleWorkspace as Dev Spaces' dashboard creates
 // it: pointing at Che's DevWorkspaceOperatorConfig, which DWO merges over
 // the global one, and naming the SCC Che uses for container run (DWO then
-// grants the workspace's service account use of it).
+// grants the workspace's service account use of it); scc is empty when
+// Dev Spaces has container run and build off.
 func DashboardWorkspace(namespace, name, cheNamespace, cheConfig, scc string) *dwv2.DevWorkspace {
 	ws := SampleWorkspace(namespace, name)
 	attrs := ws.Spec.Template.Attributes
-	attrs.PutString(constants.WorkspaceSCCAttribute, scc)
+	if scc != "" {
+		attrs.PutString(constants.WorkspaceSCCAttribute, scc)
+	}
 	attrs.Put(constants.ExternalDevWorkspaceConfiguration, map[string]string{"name": cheConfig, "namespace": cheNamespace}, nil)
 	ws.Spec.Template.Attributes = attrs
 	return ws
