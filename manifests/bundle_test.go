@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/operator-framework/api/pkg/manifests"
@@ -150,6 +151,41 @@ func TestBundleClusterPermissionsMatchRole(t *testing.T) {
 						t.Errorf("%s rule %d has a wildcard: %+v", p.ServiceAccountName, i, r)
 					}
 				}
+			}
+		}
+	}
+}
+
+// The console's form shows spec.enabled as a switch and its details view
+// the conditions as conditions; every top-level spec and status field has a
+// descriptor, so a new field is not left out of the form.
+func TestCSVDescriptorsCoverTheCRD(t *testing.T) {
+	b := loadBundle(t)
+	if len(b.CSV.Spec.CustomResourceDefinitions.Owned) != 1 || len(b.V1CRDs) != 1 {
+		t.Fatalf("want one owned CRD, have %d descriptions and %d CRDs", len(b.CSV.Spec.CustomResourceDefinitions.Owned), len(b.V1CRDs))
+	}
+	owned := b.CSV.Spec.CustomResourceDefinitions.Owned[0]
+	x := map[string][]string{}
+	for _, d := range owned.SpecDescriptors {
+		x["spec."+d.Path] = d.XDescriptors
+	}
+	for _, d := range owned.StatusDescriptors {
+		x["status."+d.Path] = d.XDescriptors
+	}
+	for path, want := range map[string]string{
+		"spec.enabled":      "urn:alm:descriptor:com.tectonic.ui:booleanSwitch",
+		"status.conditions": "urn:alm:descriptor:io.kubernetes.conditions",
+		"spec.scc.builtIn":  "urn:alm:descriptor:com.tectonic.ui:select:Never",
+	} {
+		if !slices.Contains(x[path], want) {
+			t.Errorf("%s has x-descriptors %v, want %s", path, x[path], want)
+		}
+	}
+	schema := b.V1CRDs[0].Spec.Versions[0].Schema.OpenAPIV3Schema
+	for _, section := range []string{"spec", "status"} {
+		for field := range schema.Properties[section].Properties {
+			if _, ok := x[section+"."+field]; !ok {
+				t.Errorf("%s.%s has no descriptor: add it to hack/bundlegen's list", section, field)
 			}
 		}
 	}

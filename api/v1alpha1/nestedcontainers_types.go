@@ -36,9 +36,9 @@ type BuiltInMode string
 
 const (
 	// BuiltInAuto uses OpenShift's nested-container SCC on 4.20 and newer,
-	// and creates spec.scc.name elsewhere.
+	// and creates the operator's own SCC, nested-podman, elsewhere.
 	BuiltInAuto BuiltInMode = "Auto"
-	// BuiltInNever always creates and uses spec.scc.name.
+	// BuiltInNever always creates and uses nested-podman.
 	BuiltInNever BuiltInMode = "Never"
 )
 

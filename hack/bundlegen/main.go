@@ -29,7 +29,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/operator-framework/api/pkg/lib/version"
@@ -133,25 +132,47 @@ DevWorkspace Operator next reconciles them, and
   operator was removed first, ` + "`nested-enabler cleanup`" + ` removes what it wrote.
 `
 
-// displayNames names the top-level spec and status fields in the console;
-// fields not listed get their JSON name.
-var displayNames = map[string]string{
-	"spec.enabled":              "Enabled",
-	"spec.scc":                  "Security Context Constraints",
-	"spec.runAsUser":            "Run As User",
-	"spec.capabilities":         "Capabilities",
-	"spec.devices":              "Devices",
-	"status.cluster":            "Cluster",
-	"status.conditions":         "Conditions",
-	"status.nodes":              "Nodes",
-	"status.observedGeneration": "Observed Generation",
-	"status.workspaces":         "Workspaces",
+// descriptor is how the OpenShift console shows one field of the
+// NestedContainers resource in its form (spec) and details (status) views.
+// The description comes from the CRD schema, so a path that is not in the
+// schema is an error.
+type descriptor struct {
+	path, displayName string
+	x                 []string
 }
 
-var xDescriptors = map[string][]string{
-	"spec.enabled":      {"urn:alm:descriptor:com.tectonic.ui:booleanSwitch"},
-	"spec.runAsUser":    {"urn:alm:descriptor:com.tectonic.ui:number"},
-	"status.conditions": {"urn:alm:descriptor:io.kubernetes.conditions"},
+const (
+	xAdvanced = "urn:alm:descriptor:com.tectonic.ui:advanced"
+	xText     = "urn:alm:descriptor:text"
+)
+
+// specDescriptors put the toggle first as a switch; the rest are advanced
+// (folded away in the form): the defaults are right for almost everyone.
+var specDescriptors = []descriptor{
+	{"enabled", "Enabled", []string{"urn:alm:descriptor:com.tectonic.ui:booleanSwitch"}},
+	{"scc", "Security Context Constraints", []string{xAdvanced, "urn:alm:descriptor:com.tectonic.ui:fieldGroup:scc"}},
+	{"scc.builtIn", "Use OpenShift's nested-container SCC", []string{xAdvanced, "urn:alm:descriptor:com.tectonic.ui:fieldGroup:scc",
+		"urn:alm:descriptor:com.tectonic.ui:select:Auto", "urn:alm:descriptor:com.tectonic.ui:select:Never"}},
+	{"runAsUser", "Run As User", []string{xAdvanced, "urn:alm:descriptor:com.tectonic.ui:number"}},
+	{"capabilities", "Capabilities", []string{xAdvanced}},
+	{"devices", "Devices", []string{xAdvanced}},
+}
+
+// statusDescriptors show the conditions as conditions, and the facts an
+// admin looks for first as text.
+var statusDescriptors = []descriptor{
+	{"conditions", "Conditions", []string{"urn:alm:descriptor:io.kubernetes.conditions"}},
+	{"cluster", "Cluster", nil},
+	{"cluster.openshiftVersion", "OpenShift Version", []string{xText}},
+	{"cluster.featureSet", "Feature Set", []string{xText}},
+	{"nodes", "Nodes", nil},
+	{"nodes.total", "Nodes", []string{xText}},
+	{"nodes.userNamespaces", "Nodes With User Namespaces", []string{xText}},
+	{"workspaces", "Workspaces", nil},
+	{"workspaces.total", "Workspaces", []string{xText}},
+	{"workspaces.nested", "Nested Workspaces", []string{xText}},
+	{"workspaces.pendingRestart", "Workspaces Pending Restart", []string{xText}},
+	{"observedGeneration", "Observed Generation", nil},
 }
 
 func main() {
@@ -337,41 +358,39 @@ func ownedCRD(crd *apiextensionsv1.CustomResourceDefinition) (v1alpha1.CRDDescri
 		DisplayName: "Nested Containers",
 		Description: firstSentence(root.Description),
 	}
-	for _, f := range fields(root, "spec") {
+	for _, sd := range specDescriptors {
+		desc, err := describe(root, "spec", sd.path)
+		if err != nil {
+			return d, err
+		}
 		d.SpecDescriptors = append(d.SpecDescriptors, v1alpha1.SpecDescriptor{
-			Path: f.name, DisplayName: f.displayName, Description: f.description, XDescriptors: f.x,
+			Path: sd.path, DisplayName: sd.displayName, Description: desc, XDescriptors: sd.x,
 		})
 	}
-	for _, f := range fields(root, "status") {
+	for _, sd := range statusDescriptors {
+		desc, err := describe(root, "status", sd.path)
+		if err != nil {
+			return d, err
+		}
 		d.StatusDescriptors = append(d.StatusDescriptors, v1alpha1.StatusDescriptor{
-			Path: f.name, DisplayName: f.displayName, Description: f.description, XDescriptors: f.x,
+			Path: sd.path, DisplayName: sd.displayName, Description: desc, XDescriptors: sd.x,
 		})
 	}
 	return d, nil
 }
 
-type field struct {
-	name, displayName, description string
-	x                              []string
-}
-
-func fields(root *apiextensionsv1.JSONSchemaProps, section string) []field {
-	props := root.Properties[section].Properties
-	names := make([]string, 0, len(props))
-	for n := range props {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var out []field
-	for _, n := range names {
-		key := section + "." + n
-		dn := displayNames[key]
-		if dn == "" {
-			dn = n
+// describe returns the first sentence of the schema's description of
+// section.path, or an error naming a path the schema does not have.
+func describe(root *apiextensionsv1.JSONSchemaProps, section, path string) (string, error) {
+	props := root.Properties[section]
+	for _, name := range strings.Split(path, ".") {
+		p, ok := props.Properties[name]
+		if !ok {
+			return "", fmt.Errorf("descriptor %s.%s: the CRD schema has no such field; fix the descriptor list in hack/bundlegen", section, path)
 		}
-		out = append(out, field{name: n, displayName: dn, description: firstSentence(props[n].Description), x: xDescriptors[key]})
+		props = p
 	}
-	return out
+	return firstSentence(props.Description), nil
 }
 
 // firstSentence returns s up to and including its first full stop, on one
