@@ -16,6 +16,10 @@ import (
 func TestREADMEListsEveryConditionReason(t *testing.T) {
 	ours := reasonConstants(t, "nestedcontainers_types.go")
 	detected := reasonConstants(t, "../../detect/rules.go")
+	// Dev Spaces' findings are the operator's Degraded reasons too.
+	for name, value := range reasonConstants(t, "../../detect/devspaces.go") {
+		ours[name] = value
+	}
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
