@@ -37,10 +37,10 @@ const (
 	// CheWorkspaceConfigName is the DevWorkspaceOperatorConfig che-operator
 	// writes in its CheCluster's namespace; the dashboard points every
 	// workspace at it, and DWO merges it over the global one.
-	CheWorkspaceConfigName    = "devworkspace-config"
-	defaultContainerRunSCC    = "container-run"
-	defaultContainerBuildSCC  = "container-build"
-	disableContainerRunField  = "disableContainerRunCapabilities"
+	CheWorkspaceConfigName     = "devworkspace-config"
+	defaultContainerRunSCC     = "container-run"
+	defaultContainerBuildSCC   = "container-build"
+	disableContainerRunField   = "disableContainerRunCapabilities"
 	disableContainerBuildField = "disableContainerBuildCapabilities"
 )
 
@@ -79,7 +79,9 @@ type ConfigField struct {
 	Why   string `json:"why"`
 }
 
-func (f ConfigField) String() string { return fmt.Sprintf("config.workspace.%s=%s %s", f.Field, f.Value, f.Why) }
+func (f ConfigField) String() string {
+	return fmt.Sprintf("config.workspace.%s=%s %s", f.Field, f.Value, f.Why)
+}
 
 // ReadDevSpaces lists the CheClusters and reads Che's configuration beside
 // each. Dev Spaces not installed is no error: the list is empty. reader may

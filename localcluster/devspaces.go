@@ -27,9 +27,9 @@ var (
 
 // Dev Spaces as the simulation has it.
 const (
-	DevSpacesNamespace = "openshift-devspaces"
-	CheClusterName     = "devspaces"
-	CheDWOConfigName   = "devworkspace-config"
+	DevSpacesNamespace   = "openshift-devspaces"
+	CheClusterName       = "devspaces"
+	CheDWOConfigName     = "devworkspace-config"
 	CheContainerRunSCC   = "container-run"
 	CheContainerBuildSCC = "container-build"
 	cheFieldManager      = "che-operator"
