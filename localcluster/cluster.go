@@ -77,6 +77,7 @@ type Cluster struct {
 
 	env       *envtest.Environment
 	dir       string
+	assets    string
 	processes []*process
 }
 
@@ -189,6 +190,14 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	apiServer := env.ControlPlane.GetAPIServer().Configure()
 	apiServer.Append("feature-gates", apiServerFeatureGates)
+	// A real node (StartRealNode) is reached at its IP; its name resolves
+	// nowhere.
+	apiServer.Set("kubelet-preferred-address-types", "InternalIP,Hostname")
+	if os.Getenv(isolatedEnv) != "" {
+		// A private network namespace has no default route to pick an
+		// address from.
+		apiServer.Set("advertise-address", realNodeIP)
+	}
 	if opts.Workloads {
 		// envtest turns the ServiceAccount admission plugin off because
 		// nothing creates service accounts there; here the controller
@@ -199,7 +208,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start local control plane from %s: %w", assets, err)
 	}
-	c := &Cluster{Config: cfg, Scheme: scheme, env: env}
+	c := &Cluster{Config: cfg, Scheme: scheme, env: env, assets: assets}
 	if err := c.finishStart(ctx, assets, opts); err != nil {
 		_ = c.Stop()
 		return nil, err

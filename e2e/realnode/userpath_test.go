@@ -1,0 +1,280 @@
+package realnode_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	securityv1 "github.com/openshift/api/security/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/localcluster"
+	"github.com/nested-workspaces/enabler/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/operator"
+	"github.com/nested-workspaces/enabler/scc"
+)
+
+const runTimeout = 3 * time.Minute
+
+// env is the one cluster of this package: the simulated OpenShift 4.20
+// with no simulated nodes, one real node, DWO and the operator.
+type env struct {
+	c    *localcluster.Cluster
+	node *localcluster.RealNode
+}
+
+func startEnv(t *testing.T) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	c := localcluster.StartForTest(t, localcluster.Options{OpenShift: true, DevWorkspace: true, NestedContainers: true, Workloads: true})
+	if err := c.Simulate(ctx, localcluster.OCP420); err != nil {
+		t.Fatal(err)
+	}
+	// Only the real node: pods must land on it.
+	if err := c.SetNodes(ctx, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	node, err := c.StartRealNode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(node.Stop)
+	d, err := dwo.Start(ctx, c.Config, dwo.Options{Namespace: operator.DefaultDWONamespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Stop() })
+	// An admin's setting beside the operator's: images come from the node,
+	// not a registry.
+	dwoc := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "controller.devfile.io/v1alpha1", "kind": "DevWorkspaceOperatorConfig",
+		"metadata": map[string]any{"name": operator.DWOConfigName, "namespace": operator.DefaultDWONamespace},
+		"config":   map[string]any{"workspace": map[string]any{"imagePullPolicy": "IfNotPresent"}},
+	}}
+	if err := c.Client.Patch(ctx, dwoc, client.Apply, client.FieldOwner("cluster-admin"), client.ForceOwnership); err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := operator.NewManager(operator.Options{Config: c.Config, MetricsAddr: "0", ProbeAddr: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("operator: %v", err)
+		}
+	})
+	nc := &enablerv1alpha1.NestedContainers{ObjectMeta: metav1.ObjectMeta{Name: enablerv1alpha1.ClusterName}}
+	if err := c.Client.Create(ctx, nc); err != nil {
+		t.Fatal(err)
+	}
+	return &env{c: c, node: node}
+}
+
+func (e *env) setEnabled(t *testing.T, enabled bool) {
+	t.Helper()
+	ctx := context.Background()
+	nc := &enablerv1alpha1.NestedContainers{}
+	if err := e.c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(nc.DeepCopy())
+	nc.Spec.Enabled = enabled
+	if err := e.c.Client.Patch(ctx, nc, patch); err != nil {
+		t.Fatal(err)
+	}
+	want := enablerv1alpha1.ReasonDisabled
+	if enabled {
+		want = enablerv1alpha1.ReasonConfigured
+	}
+	localcluster.Eventually(t, time.Minute, "Ready is "+want, func() error {
+		if err := e.c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
+			return err
+		}
+		if c := meta.FindStatusCondition(nc.Status.Conditions, enablerv1alpha1.ConditionReady); c == nil || c.Reason != want {
+			return fmt.Errorf("Ready = %+v", c)
+		}
+		return nil
+	})
+}
+
+// startWorkspace creates a workspace running the workspace image and
+// returns its Running pod.
+func (e *env) startWorkspace(t *testing.T, namespace, name string) *corev1.Pod {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.c.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); client.IgnoreAlreadyExists(err) != nil {
+		t.Fatal(err)
+	}
+	ws := dwo.SampleWorkspace(namespace, name)
+	ws.Spec.Template.Components[0].Container.Image = WorkspaceImage
+	if err := e.c.Client.Create(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dwo.WaitForRunning(ctx, e.c.Client, ws, runTimeout); err != nil {
+		t.Fatalf("%v\nevents: %s\nkubelet log:\n%s", err, e.c.EventsFor(ctx, namespace), e.node.LogTail("kubelet"))
+	}
+	var pod *corev1.Pod
+	localcluster.Eventually(t, time.Minute, "the Running pod of "+name, func() error {
+		p, err := dwo.RunningPod(ctx, e.c.Client, ws)
+		if err == nil && p == nil {
+			err = fmt.Errorf("no Running pod")
+		}
+		pod = p
+		return err
+	})
+	return pod
+}
+
+// exec runs a shell command in the workspace's tools container as its user.
+func (e *env) exec(t *testing.T, pod *corev1.Pod, script string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, errOut, err := e.node.Exec(ctx, pod.Namespace, pod.Name, "tools", "sh", "-c", script)
+	if err != nil {
+		return out + errOut, fmt.Errorf("%q: %v", script, err)
+	}
+	return out + errOut, nil
+}
+
+func (e *env) mustExec(t *testing.T, pod *corev1.Pod, script string) string {
+	t.Helper()
+	out, err := e.exec(t, pod, script)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	return out
+}
+
+// TestUserPath is the user's path: toggle on, DWO renders the workspace,
+// OpenShift's SCC admission admits it under the SCC as UID 1000, it runs on
+// the real node in a pod user namespace, and podman, podman build and a
+// podman-compose project whose services talk by name work in it. With the
+// toggle off, the same workspace is not nested and doctor says why.
+func TestUserPath(t *testing.T) {
+	localcluster.RequireRealNode(t)
+	e := startEnv(t)
+	e.setEnabled(t, true)
+
+	pod := e.startWorkspace(t, "alice", "nested")
+	if got := pod.Annotations[securityv1.ValidatedSCCAnnotation]; got != scc.BuiltInSCCName {
+		t.Errorf("admitted under SCC %q, want %s", got, scc.BuiltInSCCName)
+	}
+	if uid := dwo.EffectiveUID(pod, &pod.Spec.Containers[0]); uid == nil || *uid != enablerv1alpha1.DefaultRunAsUser {
+		t.Errorf("runs as UID %v, want %d", uid, enablerv1alpha1.DefaultRunAsUser)
+	}
+	if pod.Spec.NodeName != e.node.Name {
+		t.Fatalf("scheduled to %q, not the real node", pod.Spec.NodeName)
+	}
+	t.Logf("admitted under SCC %s as UID %d, Running on node %s", pod.Annotations[securityv1.ValidatedSCCAnnotation], enablerv1alpha1.DefaultRunAsUser, pod.Spec.NodeName)
+
+	t.Run("pod_user_namespace", func(t *testing.T) {
+		fields := strings.Fields(e.mustExec(t, pod, "cat /proc/self/uid_map"))
+		if len(fields) != 3 || fields[0] != "0" || fields[1] == "0" || fields[2] != "65536" {
+			t.Errorf("uid_map %v, want a 65536-ID map from a host ID other than 0", fields)
+		}
+		if id := strings.TrimSpace(e.mustExec(t, pod, "id -u")); id != "1000" {
+			t.Errorf("id -u = %s", id)
+		}
+	})
+	t.Run("proc_unmasked", func(t *testing.T) {
+		// A masked /proc has mounts over /proc/kcore, /proc/sys, ...
+		out := e.mustExec(t, pod, "awk '$5 ~ \"^/proc/\" {print $5}' /proc/self/mountinfo")
+		if strings.TrimSpace(out) != "" {
+			t.Errorf("mounts over parts of /proc: %s", out)
+		}
+	})
+	t.Run("setuid_setgid_in_bounding_set", func(t *testing.T) {
+		line := e.mustExec(t, pod, "grep CapBnd /proc/self/status")
+		f := strings.Fields(line)
+		bnd, err := strconv.ParseUint(f[len(f)-1], 16, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bnd&(1<<6) == 0 || bnd&(1<<7) == 0 {
+			t.Errorf("CapBnd %s lacks SETGID (6) or SETUID (7)", f[len(f)-1])
+		}
+	})
+	t.Run("doctor_passes", func(t *testing.T) {
+		out := e.mustExec(t, pod, "udi-setup doctor")
+		if !strings.Contains(out, "podman can run nested containers here") {
+			t.Errorf("doctor:\n%s", out)
+		}
+		t.Logf("udi-setup doctor in the workspace:\n%s", out)
+	})
+	t.Run("podman_run", func(t *testing.T) {
+		out := e.mustExec(t, pod, "podman import -q "+busyboxArchive+" localhost/busybox >/dev/null && "+
+			"podman run --rm localhost/busybox sh -c 'id -u; cat /proc/self/uid_map; stat -c %u:%g /home/nobody'")
+		if !strings.Contains(out, "65534:65534") || !strings.HasPrefix(strings.TrimSpace(out), "0") {
+			t.Errorf("podman run:\n%s", out)
+		}
+		t.Logf("podman run in the workspace:\n%s", out)
+	})
+	t.Run("podman_build", func(t *testing.T) {
+		out := e.mustExec(t, pod, `set -e
+mkdir -p /tmp/build && cd /tmp/build
+cat > Containerfile <<'EOF'
+FROM localhost/busybox AS build
+RUN mkdir -p /out && echo built-by-stage-one > /out/msg && chown -R 65534:65534 /out
+FROM localhost/busybox
+COPY --from=build /out /out
+RUN stat -c %u:%g /out/msg
+CMD ["cat", "/out/msg"]
+EOF
+podman build -q -t localhost/built . >/dev/null
+podman run --rm localhost/built`)
+		if !strings.Contains(out, "built-by-stage-one") {
+			t.Errorf("podman build and run:\n%s", out)
+		}
+	})
+	t.Run("podman_compose_services_talk_by_name", func(t *testing.T) {
+		out := e.mustExec(t, pod, `set -e
+mkdir -p /tmp/compose && cd /tmp/compose
+cat > compose.yaml <<'EOF'
+services:
+  web:
+    image: localhost/busybox
+    command: sh -c 'mkdir -p /www && echo hello-from-web > /www/index.html && httpd -f -p 8080 -h /www'
+  client:
+    image: localhost/busybox
+    depends_on: [web]
+    command: sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web:8080/ && exit 0; sleep 1; done; exit 1'
+EOF
+podman-compose up -d web >/dev/null 2>&1
+podman-compose run --rm client 2>&1
+podman-compose down >/dev/null 2>&1 || true`)
+		if !strings.Contains(out, "hello-from-web") {
+			t.Errorf("the client did not reach web by its service name:\n%s", out)
+		}
+	})
+
+	// Toggle off: a workspace started now is not nested, and doctor says
+	// what is missing.
+	e.setEnabled(t, false)
+	plain := e.startWorkspace(t, "alice", "plain")
+	if got := plain.Annotations[securityv1.ValidatedSCCAnnotation]; got != "restricted-v2" {
+		t.Errorf("toggle off: admitted under SCC %q, want restricted-v2", got)
+	}
+	out, err := e.exec(t, plain, "udi-setup doctor")
+	if err == nil || !strings.Contains(out, "podman cannot run nested containers here") {
+		t.Errorf("doctor with the toggle off (err %v):\n%s", err, out)
+	}
+	t.Logf("udi-setup doctor with the toggle off:\n%s", out)
+	out, err = e.exec(t, plain, "podman import -q "+busyboxArchive+" localhost/busybox && podman run --rm localhost/busybox true")
+	if err == nil {
+		t.Errorf("podman worked in a workspace that is not nested:\n%s", out)
+	}
+	t.Logf("podman with the toggle off:\n%s", out)
+}

@@ -1,0 +1,261 @@
+package localcluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// RealNodeBinaries are what hack/build-node-bins.sh builds.
+var RealNodeBinaries = []string{"kubelet", "containerd", "ctr", "containerd-shim-runc-v2", "runc"}
+
+// PauseImage is the sandbox image of the real node: busybox sleeping.
+const PauseImage = "localhost/nested-workspaces/pause:1"
+
+// RealNode is a kubelet with containerd and runc, registered with the
+// cluster as node "realnode", inside the namespaces RunIsolated made.
+type RealNode struct {
+	Name string
+	c    *Cluster
+	dir  string
+	bins string
+	sock string
+	// processes in start order; stopped in reverse.
+	processes []*process
+	stopExtra []func()
+}
+
+// StartRealNode starts containerd (importing the images RunIsolated's
+// host side prepared), the kubelet, a device plugin offering /dev/fuse and
+// /dev/net/tun, and an admission webhook that emulates CRI-O's
+// io.kubernetes.cri-o.Devices annotation with it (containerd ignores the
+// annotation). It returns once the node is Ready and reports user
+// namespace support from its runtime.
+func (c *Cluster) StartRealNode(ctx context.Context) (*RealNode, error) {
+	if os.Getenv(isolatedEnv) == "" {
+		return nil, fmt.Errorf("a real node runs only inside the namespaces localcluster.RunIsolated makes")
+	}
+	bins := os.Getenv(nodeBinsEnv)
+	n := &RealNode{Name: realNodeName, c: c, dir: filepath.Join(c.dir, "realnode"), bins: bins}
+	if err := os.MkdirAll(filepath.Join(n.dir, "cni"), 0o755); err != nil {
+		return nil, err
+	}
+	// containerd finds its shim on PATH.
+	if err := os.Setenv("PATH", bins+string(os.PathListSeparator)+os.Getenv("PATH")); err != nil {
+		return nil, err
+	}
+	steps := []struct {
+		what string
+		run  func(context.Context) error
+	}{
+		{"start containerd", n.startContainerd},
+		{"import the images", n.importImages},
+		{"start the kubelet", n.startKubelet},
+		{"offer /dev/fuse and /dev/net/tun", n.startDevicePlugin},
+		{"emulate CRI-O's devices annotation", n.emulateCRIODevices},
+	}
+	for _, s := range steps {
+		if err := s.run(ctx); err != nil {
+			n.Stop()
+			return nil, fmt.Errorf("real node: %s: %w", s.what, err)
+		}
+	}
+	return n, nil
+}
+
+// Stop stops the node's processes. Everything else (mounts, links, the
+// files in its tmpfs) goes with the namespaces when the test binary exits.
+func (n *RealNode) Stop() {
+	for i := len(n.stopExtra) - 1; i >= 0; i-- {
+		n.stopExtra[i]()
+	}
+	_ = stopAll(n.processes...)
+}
+
+// LogTail is the end of one of the node's logs (kubelet, containerd).
+func (n *RealNode) LogTail(name string) string {
+	return tail(filepath.Join(n.dir, name+".log"), 3000)
+}
+
+const containerdConfig = `version = 3
+root = "/var/lib/containerd"
+state = "/run/containerd"
+
+[grpc]
+  address = "@SOCK@"
+
+[plugins.'io.containerd.cri.v1.images']
+  snapshotter = "overlayfs"
+  [plugins.'io.containerd.cri.v1.images'.pinned_images]
+    sandbox = "@PAUSE@"
+
+[plugins.'io.containerd.cri.v1.runtime']
+  # This kind of VM lacks CAP_SYS_RESOURCE: runc init cannot lower
+  # oom_score_adj otherwise.
+  restrict_oom_score_adj = true
+  [plugins.'io.containerd.cri.v1.runtime'.containerd]
+    default_runtime_name = "runc"
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+        BinaryName = "@RUNC@"
+        SystemdCgroup = false
+  [plugins.'io.containerd.cri.v1.runtime'.cni]
+    bin_dirs = ["/usr/lib/cni"]
+    conf_dir = "@CNI@"
+
+[plugins.'io.containerd.grpc.v1.cri']
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+`
+
+// cniConfig is a bridge in the node's private network namespace: pods
+// reach each other and the node; nothing is masqueraded.
+const cniConfig = `{
+  "cniVersion": "1.0.0",
+  "name": "realnode",
+  "plugins": [
+    {"type": "bridge", "bridge": "nwcni0", "isGateway": true, "ipMasq": false,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.0.0/24"}]], "dataDir": "/var/lib/cni/networks"}},
+    {"type": "loopback"}
+  ]
+}
+`
+
+func (n *RealNode) startContainerd(ctx context.Context) error {
+	n.sock = filepath.Join(n.dir, "containerd.sock")
+	cfg := strings.NewReplacer("@SOCK@", n.sock, "@PAUSE@", PauseImage, "@RUNC@", filepath.Join(n.bins, "runc"),
+		"@CNI@", filepath.Join(n.dir, "cni")).Replace(containerdConfig)
+	cfgPath := filepath.Join(n.dir, "containerd.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(n.dir, "cni", "10-realnode.conflist"), []byte(cniConfig), 0o644); err != nil {
+		return err
+	}
+	p, err := startProcess(n.dir, filepath.Join(n.bins, "containerd"), "--config", cfgPath)
+	if err != nil {
+		return err
+	}
+	n.processes = append(n.processes, p)
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		if err := p.running(); err != nil {
+			return false, err
+		}
+		_, err := os.Stat(n.sock)
+		return err == nil, nil
+	})
+}
+
+func (n *RealNode) importImages(ctx context.Context) error {
+	for _, archive := range strings.Split(os.Getenv(nodeImagesEnv), string(os.PathListSeparator)) {
+		if archive == "" {
+			continue
+		}
+		cmd := exec.CommandContext(ctx, filepath.Join(n.bins, "ctr"), "--address", n.sock, "--namespace", "k8s.io", "images", "import", archive)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("ctr images import %s: %v: %s", archive, err, out)
+		}
+	}
+	return nil
+}
+
+const kubeletConfig = `apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: cgroupfs
+cgroupRoot: "@CGROUP@"
+failCgroupV1: false
+failSwapOn: false
+containerRuntimeEndpoint: unix://@SOCK@
+address: 0.0.0.0
+port: 10250
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+authentication:
+  anonymous: {enabled: true}
+  webhook: {enabled: false}
+authorization: {mode: AlwaysAllow}
+featureGates:
+  UserNamespacesSupport: true
+  ProcMountType: true
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+resolvConf: ""
+serializeImagePulls: false
+`
+
+func (n *RealNode) startKubelet(ctx context.Context) error {
+	cfg := strings.NewReplacer("@CGROUP@", os.Getenv(nodeCgroupEnv), "@SOCK@", n.sock).Replace(kubeletConfig)
+	cfgPath := filepath.Join(n.dir, "kubelet.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	p, err := startProcess(n.dir, filepath.Join(n.bins, "kubelet"), "--config", cfgPath, "--kubeconfig", n.c.KubeconfigPath,
+		"--root-dir", "/var/lib/kubelet", "--hostname-override", n.Name, "--node-ip", realNodeIP, "--v=2")
+	if err != nil {
+		return err
+	}
+	n.processes = append(n.processes, p)
+	var last string
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := p.running(); err != nil {
+			return false, err
+		}
+		node := &corev1.Node{}
+		if err := n.c.Client.Get(ctx, client.ObjectKey{Name: n.Name}, node); err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		last = fmt.Sprintf("conditions %v, runtime handlers %v", node.Status.Conditions, node.Status.RuntimeHandlers)
+		return nodeReady(node) && RuntimeSupportsUserNamespaces(node), nil
+	})
+	if err != nil {
+		return fmt.Errorf("node %s not Ready with user namespace support: %v (last seen: %s); kubelet log ends with:\n%s",
+			n.Name, err, last, n.LogTail("kubelet"))
+	}
+	return nil
+}
+
+func nodeReady(node *corev1.Node) bool {
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// RuntimeSupportsUserNamespaces tells whether the node's default runtime
+// handler reports user namespace support, as the kubelet learns it from
+// the container runtime.
+func RuntimeSupportsUserNamespaces(node *corev1.Node) bool {
+	for _, h := range node.Status.RuntimeHandlers {
+		if h.Name == "" && h.Features != nil && h.Features.UserNamespaces != nil {
+			return *h.Features.UserNamespaces
+		}
+	}
+	return false
+}
+
+// Exec runs command in a container of a pod on the node, through the API
+// server and the kubelet (kubectl exec), and returns its standard output
+// and error.
+func (n *RealNode) Exec(ctx context.Context, namespace, pod, container string, command ...string) (stdout, stderr string, err error) {
+	args := append([]string{"--kubeconfig", n.c.KubeconfigPath, "exec", "-n", namespace, pod, "-c", container, "--"}, command...)
+	cmd := exec.CommandContext(ctx, filepath.Join(n.c.assets, "kubectl"), args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
+}
