@@ -3,6 +3,8 @@ package realnode_test
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -207,18 +209,81 @@ func TestUserPath(t *testing.T) {
 			t.Errorf("CapBnd %s lacks SETGID (6) or SETUID (7)", f[len(f)-1])
 		}
 	})
-	t.Run("doctor_passes", func(t *testing.T) {
+	// What the image's entrypoint did at start: udi-setup configure.
+	t.Run("configure_added_the_passwd_entry_an_arbitrary_uid_needs", func(t *testing.T) {
+		entry := strings.TrimSpace(e.mustExec(t, pod, "grep '^[^:]*:x:1000:' /etc/passwd"))
+		if f := strings.Split(entry, ":"); len(f) != 7 || f[3] != "0" || f[5] != "/home/user" {
+			t.Errorf("passwd entry for UID 1000 = %q, want GID 0 and home /home/user", entry)
+		}
+	})
+	t.Run("configure_mapped_every_pod_id_but_root_and_the_users_own", func(t *testing.T) {
+		if got := e.mustExec(t, pod, "cat /etc/subuid"); !strings.Contains(got, ":1:999\n") || !strings.Contains(got, ":1001:64535\n") {
+			t.Errorf("subuid =\n%s\nwant 1:999 and 1001:64535", got)
+		}
+		// The process's GID is 0, as in an OpenShift pod: every other GID.
+		if got := e.mustExec(t, pod, "cat /etc/subgid"); !strings.Contains(got, ":1:65535\n") {
+			t.Errorf("subgid =\n%s\nwant 1:65535", got)
+		}
+	})
+	storageConf := e.mustExec(t, pod, "cat $HOME/.config/containers/storage.conf")
+	containersConf := e.mustExec(t, pod, "cat $HOME/.config/containers/containers.conf")
+	t.Logf("storage.conf:\n%s\ncontainers.conf:\n%s", storageConf, containersConf)
+	driver := regexp.MustCompile(`(?m)^driver = "(\w+)"`).FindStringSubmatch(storageConf)
+	runtime := regexp.MustCompile(`(?m)^runtime = "(\w+)"`).FindStringSubmatch(containersConf)
+	t.Run("configure_chose_storage_by_trial", func(t *testing.T) {
+		if driver == nil || !strings.Contains(storageConf, ": works\n") {
+			t.Errorf("storage.conf does not name the driver that passed its trial:\n%s", storageConf)
+		}
+	})
+	t.Run("configure_again_writes_nothing", func(t *testing.T) {
+		out := e.mustExec(t, pod, "udi-setup configure -v")
+		if n := strings.Count(out, " unchanged\n"); n != 5 {
+			t.Errorf("want 5 files reported unchanged, got %d:\n%s", n, out)
+		}
+		if quiet := e.mustExec(t, pod, "udi-setup configure"); quiet != "" {
+			t.Errorf("configure without -v printed %q; it must be quiet on success", quiet)
+		}
+	})
+	t.Run("doctor_finds_nothing_to_fix", func(t *testing.T) {
 		out := e.mustExec(t, pod, "udi-setup doctor")
+		for _, name := range []string{"user namespace", "capabilities", "no_new_privs", "newuidmap", "newgidmap", "passwd", "/dev/fuse", "/dev/net/tun", "/proc", "subuid", "subgid", "storage"} {
+			if !regexp.MustCompile(`(?m)^OK +` + regexp.QuoteMeta(name) + ` `).MatchString(out) {
+				t.Errorf("no OK line for %s", name)
+			}
+		}
 		if !strings.Contains(out, "podman can run nested containers here") {
 			t.Errorf("doctor:\n%s", out)
 		}
+		if js := e.mustExec(t, pod, "udi-setup doctor -o json"); !strings.Contains(js, `"ok": true`) {
+			t.Errorf("doctor -o json does not say ok:\n%s", js)
+		}
 		t.Logf("udi-setup doctor in the workspace:\n%s", out)
 	})
-	t.Run("podman_run", func(t *testing.T) {
-		out := e.mustExec(t, pod, "podman import -q "+busyboxArchive+" localhost/busybox >/dev/null && "+
-			"podman run --rm localhost/busybox sh -c 'id -u; cat /proc/self/uid_map; stat -c %u:%g /home/nobody'")
-		if !strings.Contains(out, "65534:65534") || !strings.HasPrefix(strings.TrimSpace(out), "0") {
-			t.Errorf("podman run:\n%s", out)
+	// Importing needs every ID the image's files use: home/nobody is 65534.
+	e.mustExec(t, pod, "podman import -q "+busyboxArchive+" localhost/busybox")
+	t.Run("podman_uses_the_configured_storage_and_runtime", func(t *testing.T) {
+		got := strings.TrimSpace(e.mustExec(t, pod, "podman info --format '{{.Store.GraphDriverName}} {{.Host.OCIRuntime.Name}}' 2>/dev/null"))
+		want := ""
+		if driver != nil {
+			want = driver[1]
+		}
+		if runtime != nil {
+			want += " " + runtime[1]
+		}
+		if !strings.HasPrefix(got+" ", want+" ") {
+			t.Errorf("podman info = %q, want %q", got, want)
+		}
+	})
+	t.Run("a_container_runs_as_root_mapped_onto_both_subordinate_ranges", func(t *testing.T) {
+		out := e.mustExec(t, pod, "podman run --rm localhost/busybox sh -c 'id -u; cat /proc/self/uid_map; stat -c nobody-home:%u:%g /home/nobody' 2>/dev/null")
+		if !strings.HasPrefix(strings.TrimSpace(out), "0\n") {
+			t.Errorf("id inside the container is not root:\n%s", out)
+		}
+		if got, want := mapLines(out), []string{"0 1000 1", "1 1 999", "1000 1001 64535"}; !slices.Equal(got, want) {
+			t.Errorf("uid_map inside the container = %q, want %q", got, want)
+		}
+		if !strings.Contains(out, "nobody-home:65534:65534") {
+			t.Errorf("a file owned by nobody lost its owner:\n%s", out)
 		}
 		t.Logf("podman run in the workspace:\n%s", out)
 	})
@@ -254,9 +319,12 @@ services:
 EOF
 podman-compose up -d web >/dev/null 2>&1
 podman-compose run --rm client 2>&1
-podman-compose down >/dev/null 2>&1 || true`)
+podman-compose down >/dev/null 2>&1`)
 		if !strings.Contains(out, "hello-from-web") {
 			t.Errorf("the client did not reach web by its service name:\n%s", out)
+		}
+		if ps := e.mustExec(t, pod, "podman ps -a --format '{{.Names}}' 2>/dev/null"); strings.TrimSpace(ps) != "" {
+			t.Errorf("containers left after podman-compose down: %s", ps)
 		}
 	})
 
@@ -277,4 +345,16 @@ podman-compose down >/dev/null 2>&1 || true`)
 		t.Errorf("podman worked in a workspace that is not nested:\n%s", out)
 	}
 	t.Logf("podman with the toggle off:\n%s", out)
+}
+
+// mapLines extracts "inside outside count" lines from command output.
+func mapLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 3 && regexp.MustCompile(`^\d+$`).MatchString(f[0]+f[1]+f[2]) {
+			lines = append(lines, strings.Join(f, " "))
+		}
+	}
+	return lines
 }
