@@ -6,7 +6,7 @@ BIN_DIR := bin
 KUBEBUILDER_ASSETS ?= $(shell bash hack/build-bins.sh --print-dir)
 export KUBEBUILDER_ASSETS
 
-.PHONY: all build bins test unit lint fmt demo bench manifests
+.PHONY: all build bins node test unit lint fmt demo bench manifests
 
 all: build
 
@@ -16,6 +16,12 @@ build:
 ## bins: build the simulated OpenShift's binaries (cached; see hack/build-bins.sh).
 bins:
 	@bash hack/build-bins.sh >/dev/null
+
+## node: build the real node's kubelet, containerd, runc and workspace image
+## (cached; e2e/realnode does this itself when it runs).
+node:
+	@bash hack/build-node-bins.sh >/dev/null
+	@bash hack/build-workspace-image.sh >/dev/null
 
 lint:
 	$(GO) vet ./...
