@@ -6,7 +6,15 @@ BIN_DIR := bin
 KUBEBUILDER_ASSETS ?= $(shell bash hack/build-bins.sh --print-dir)
 export KUBEBUILDER_ASSETS
 
-.PHONY: all build bins node test unit lint fmt demo bench manifests
+# The release: VERSION (the file) and IMAGE tag the operator image
+# ($(IMAGE):v$(VERSION)) and its bundle ($(IMAGE)-bundle:v$(VERSION)), and
+# feed the kustomize install and the CSV (make manifests), so that the three
+# never disagree (manifests/release_test.go checks it).
+VERSION := $(shell cat VERSION)
+IMAGE ?= quay.io/nested-workspaces/enabler
+export VERSION IMAGE
+
+.PHONY: all build bins node test unit lint fmt demo bench manifests images install-yaml
 
 all: build
 
@@ -44,3 +52,12 @@ bench: bins
 
 manifests:
 	bash hack/generate.sh
+
+## images: the operator image and the bundle image, built with podman (no
+## registry needed); push them with podman push.
+images:
+	bash hack/build-images.sh
+
+## install-yaml: the kustomize install for $(IMAGE):v$(VERSION), on stdout.
+install-yaml: bins
+	@bash hack/install-yaml.sh

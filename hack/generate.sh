@@ -29,4 +29,7 @@ go run "sigs.k8s.io/controller-tools/cmd/controller-gen@${CONTROLLER_TOOLS_VERSI
   paths=./api/... \
   $object_out \
   output:crd:artifacts:config="$crd_dir"
-[[ -n "${OUT_DIR:-}" ]] || go run ./hack/bundlegen  # OLM bundle in manifests/bundle/, from the CRD just written
+# OLM bundle in manifests/bundle/ and the kustomize install's image override,
+# from the CRD just written and the release (VERSION, IMAGE: the Makefile's).
+[[ -n "${OUT_DIR:-}" ]] || go run ./hack/bundlegen -version "${VERSION:-$(cat VERSION)}" \
+  -image "${IMAGE:?set IMAGE, or run make manifests}"

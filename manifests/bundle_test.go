@@ -64,10 +64,15 @@ func TestBundleIsUpToDate(t *testing.T) {
 		t.Skip("needs the go command")
 	}
 	out := t.TempDir()
-	cmd := exec.Command("go", "run", "./hack/bundlegen", "-out", out)
+	version, image := releaseVars(t)
+	kustomization := filepath.Join(t.TempDir(), "kustomization.yaml")
+	cmd := exec.Command("go", "run", "./hack/bundlegen", "-out", out, "-version", version, "-image", image, "-kustomization", kustomization)
 	cmd.Dir = ".." // bundlegen reads its inputs relative to the module root
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("hack/bundlegen: %v\n%s", err, msg)
+	}
+	if want, got := readOrEmpty(kustomization), readOrEmpty("default/kustomization.yaml"); want != got {
+		t.Errorf("default/kustomization.yaml is stale: run `make manifests` and commit the result")
 	}
 
 	generated := map[string]bool{}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds the operator image and the OLM bundle image with podman, offline:
+#   $IMAGE:v$VERSION          from Containerfile (scratch + the static binary)
+#   $IMAGE-bundle:v$VERSION   from a bundle generated for that image
+# VERSION and IMAGE come from the Makefile (`make images IMAGE=...`).
+# Installs podman from Debian when it is missing (as root).
+#
+#   PODMAN="podman --root DIR ..."  use another podman command line (the
+#                                   test keeps its images out of the host's
+#                                   storage this way)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VERSION="${VERSION:-$(cat VERSION)}"
+IMAGE="${IMAGE:?set IMAGE, or run make images}"
+PODMAN="${PODMAN:-podman}"
+say() { printf '[images] %s\n' "$*" >&2; }
+
+if ! command -v podman >/dev/null; then
+  if [[ $(id -u) -ne 0 ]]; then
+    say "podman is not installed: install it (apt-get install podman) or run as root"
+    exit 1
+  fi
+  say "installing podman from Debian"
+  (
+    flock 9
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq podman >&2
+  ) 9>/run/lock/nested-workspaces-e2e-apt.lock
+fi
+
+say "building the static nested-enabler binary"
+mkdir -p bin/image
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/image/nested-enabler ./cmd/nested-enabler
+
+operator="$IMAGE:v$VERSION"
+say "podman build $operator"
+$PODMAN build --quiet --format oci --build-arg "VERSION=$VERSION" -f Containerfile -t "$operator" . >/dev/null
+
+bundle_dir="$(mktemp -d "${TMPDIR:-/tmp}/nested-bundle.XXXXXX")"
+trap 'rm -rf "$bundle_dir"' EXIT
+go run ./hack/bundlegen -version "$VERSION" -image "$IMAGE" -out "$bundle_dir" -kustomization ""
+bundle="$IMAGE-bundle:v$VERSION"
+say "podman build $bundle (its CSV runs $operator)"
+$PODMAN build --quiet --format docker -f "$bundle_dir/bundle.Dockerfile" -t "$bundle" "$bundle_dir" >/dev/null
+
+size="$($PODMAN image inspect --format '{{.Size}}' "$operator")"
+say "built $operator ($((size / 1024 / 1024)) MiB) and $bundle"
+say "push them with: podman push $operator && podman push $bundle"
+echo "$operator"
+echo "$bundle"

@@ -1,0 +1,87 @@
+package manifests_test
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// releaseVars are the Makefile's VERSION (the VERSION file) and IMAGE
+// default, which tag the images and feed the manifests.
+func releaseVars(t *testing.T) (version, image string) {
+	t.Helper()
+	v, err := os.ReadFile("../VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^IMAGE \?= (\S+)$`).FindSubmatch(mk)
+	if m == nil {
+		t.Fatal("the Makefile has no `IMAGE ?= ...` line")
+	}
+	return strings.TrimSpace(string(v)), string(m[1])
+}
+
+func readOrEmpty(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+// The image the release builds, the image the kustomize install runs and
+// the image and version the CSV names must be one and the same.
+func TestReleaseImageAgreesEverywhere(t *testing.T) {
+	version, image := releaseVars(t)
+	want := image + ":v" + version
+
+	var k struct {
+		Images []struct{ Name, NewName, NewTag string } `json:"images"`
+	}
+	if err := yaml.Unmarshal([]byte(readOrEmpty("default/kustomization.yaml")), &k); err != nil {
+		t.Fatal(err)
+	}
+	var dep struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct{ Image string } `json:"containers"`
+				} `json:"spec"`
+			} `json:"template"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal([]byte(readOrEmpty("manager/deployment.yaml")), &dep); err != nil {
+		t.Fatal(err)
+	}
+	if len(k.Images) != 1 || len(dep.Spec.Template.Spec.Containers) == 0 ||
+		k.Images[0].Name != dep.Spec.Template.Spec.Containers[0].Image || k.Images[0].NewName+":"+k.Images[0].NewTag != want {
+		t.Errorf("kustomize install: images %+v over deployment image %+v, want %s", k.Images, dep.Spec.Template.Spec.Containers, want)
+	}
+
+	csv := loadBundle(t).CSV
+	if got := csv.Annotations["containerImage"]; got != want {
+		t.Errorf("CSV containerImage %q, want %q", got, want)
+	}
+	if got := csv.Spec.Version.String(); got != version {
+		t.Errorf("CSV version %q, want %q", got, version)
+	}
+	if !strings.HasSuffix(csv.Name, ".v"+version) {
+		t.Errorf("CSV name %q does not end in .v%s", csv.Name, version)
+	}
+	for _, d := range csv.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if c.Image != want {
+				t.Errorf("CSV install Deployment runs %q, want %q", c.Image, want)
+			}
+		}
+	}
+	for _, r := range csv.Spec.RelatedImages {
+		if r.Image != want {
+			t.Errorf("CSV relatedImages has %q, want %q", r.Image, want)
+		}
+	}
+}
