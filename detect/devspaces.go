@@ -14,6 +14,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
+// Dev Spaces' CheClusters (the operator watches them) and Che's
+// DevWorkspaceOperatorConfig (read with all of them, see operator/dwoconfig.go).
+// +kubebuilder:rbac:groups=org.eclipse.che,resources=checlusters,verbs=get;list;watch
+
 // Reason codes about OpenShift Dev Spaces. Degraded:
 const (
 	// ReasonDevSpacesContainerRunUnsupported: a CheCluster has container

@@ -19,6 +19,15 @@ import (
 	"github.com/nested-workspaces/enabler/scc"
 )
 
+// SCCs: read all (OpenShift's nested-container, an admin's SCC of our
+// name), create ours; change, delete and use only ours by name, and use
+// OpenShift's (to grant it, RBAC escalation rules want the granter to hold
+// it). Kubernetes cannot limit create by name: the admission policy in
+// manifests/policy fences what may be created.
+// +kubebuilder:rbac:groups=security.openshift.io,resources=securitycontextconstraints,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=security.openshift.io,resources=securitycontextconstraints,resourceNames=nested-podman,verbs=update;patch;delete;use
+// +kubebuilder:rbac:groups=security.openshift.io,resources=securitycontextconstraints,resourceNames=nested-container,verbs=use
+
 // apply makes the cluster match the plan, in an order that never leaves a
 // workspace pinned to an SCC it cannot use: the SCC, then the grants to use
 // it, then the DevWorkspaceOperatorConfig that pins workspaces to it, and

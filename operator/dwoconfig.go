@@ -12,6 +12,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
+// DevWorkspaceOperatorConfigs: read all (Che's and others' may override
+// ours), create and apply to the global one only.
+// +kubebuilder:rbac:groups=controller.devfile.io,resources=devworkspaceoperatorconfigs,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=controller.devfile.io,resources=devworkspaceoperatorconfigs,resourceNames=devworkspace-operator-config,verbs=patch;update
+
 // FieldManager is the server-side apply field manager for everything the
 // operator writes.
 const FieldManager = "nested-workspaces-enabler"

@@ -18,6 +18,15 @@ import (
 	"github.com/nested-workspaces/enabler/scc"
 )
 
+// Grants: create RBAC objects; change and delete only those of our names
+// (per SCC, and the names earlier versions used, for cleanup).
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings;rolebindings,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,resourceNames=nested-workspaces-use-scc-nested-podman;nested-workspaces-use-scc-nested-container,verbs=update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings,resourceNames=nested-workspaces-dwo-use-scc-nested-podman;nested-workspaces-dwo-use-scc-nested-container;nested-workspaces-dwo-use-scc,verbs=update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,resourceNames=nested-workspaces-use-scc-nested-podman;nested-workspaces-use-scc-nested-container;nested-workspaces-use-scc,verbs=update;patch;delete
+// Grants go only to service accounts an existing DevWorkspace controls.
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch
+
 // DevWorkspaceGVK is the kind whose service accounts may use the SCC.
 var DevWorkspaceGVK = schema.GroupVersionKind{Group: "workspace.devfile.io", Version: "v1alpha2", Kind: "DevWorkspace"}
 

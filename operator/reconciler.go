@@ -18,6 +18,11 @@ import (
 	"github.com/nested-workspaces/enabler/detect"
 )
 
+// The toggle, its status and its finalizer.
+// +kubebuilder:rbac:groups=enabler.nested-workspaces.io,resources=nestedcontainers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=enabler.nested-workspaces.io,resources=nestedcontainers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=enabler.nested-workspaces.io,resources=nestedcontainers/finalizers,verbs=update
+
 // blockedRecheck is how often a configuration blocked by what is not
 // watched (an admin's SCC, a tenant's RoleBinding of our name, another
 // manager's field, a DevWorkspace Operator not yet installed) is looked at

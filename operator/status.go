@@ -14,6 +14,10 @@ import (
 	"github.com/nested-workspaces/enabler/detect"
 )
 
+// An Event for each condition change.
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch;update
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch;update
+
 // report writes the status when it changed, and an Event for every
 // condition that changed.
 func (r *Reconciler) report(ctx context.Context, nc *enablerv1alpha1.NestedContainers, rep *detect.Report, p Plan, o *outcome, counts WorkspaceCounts) error {

@@ -14,6 +14,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 )
 
+// Whether a DevWorkspace controls a service account (metadata only).
+// +kubebuilder:rbac:groups=workspace.devfile.io,resources=devworkspaces,verbs=get;list;watch
+
 // optionalWatches starts the watches on kinds the DevWorkspace Operator
 // and Dev Spaces serve once they are served: either may be installed after
 // this operator.

@@ -7,6 +7,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
+// Workspace Deployments are only read (metadata), to count them.
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
+
 // WorkspaceIDLabel marks every object DWO creates for a workspace.
 const WorkspaceIDLabel = "controller.devfile.io/devworkspace_id"
 
