@@ -194,7 +194,16 @@ func (r *Reconciler) builtInSCC(ctx context.Context, nc *enablerv1alpha1.NestedC
 		return "", nil
 	}
 	// The cache holds every SCC, so OpenShift's own is seen to come and go.
-	return scc.PreferBuiltIn(ctx, r.Client, string(nc.Spec.SCC.BuiltIn), report.OpenShiftMinor())
+	mode, minor := string(nc.Spec.SCC.BuiltIn), report.OpenShiftMinor()
+	name, err := scc.PreferBuiltIn(ctx, r.Client, mode, minor)
+	if name != "" || err != nil || r.APIReader == nil {
+		return name, err
+	}
+	// Refused from the cache: look again at the API server. Around a change
+	// of the SCC schema (an upgrade to 4.20 adds userNamespaceLevel) the
+	// cache may still hold OpenShift's SCC as read under the old schema,
+	// without RequirePodLevel, while the object itself has it.
+	return scc.PreferBuiltIn(ctx, r.APIReader, mode, minor)
 }
 
 // workspacePageSize bounds how many workspace Deployments are decoded at

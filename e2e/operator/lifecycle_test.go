@@ -463,3 +463,48 @@ func workspaceServiceAccount(t *testing.T, namespace string) string {
 	t.Fatalf("DWO created no workspace service account in %s", namespace)
 	return ""
 }
+
+// An upgrade to 4.20 from a release whose SCC API has no userNamespaceLevel
+// (4.18, 4.19 with featureSet Default) changes the SCC schema under the
+// operator's cache, which may then keep OpenShift's nested-container SCC as
+// read under the old schema, without RequirePodLevel. The operator must
+// still see it as it is and use it (it looks again at the API server).
+// Found when the Dev Spaces tests switched releases before this one.
+func TestBuiltInSCCIsUsedAfterTheSCCSchemaChanges(t *testing.T) {
+	requireE2E(t)
+	ctx := context.Background()
+	setEnabled(t, false)
+	waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
+	// Down and up twice, as a cluster restored from an older backup and
+	// upgraded again would; each change of the schema restarts the
+	// operator's SCC watch.
+	for _, s := range []localcluster.Scenario{localcluster.OCP419Default, localcluster.OCP420, localcluster.OCP418, localcluster.OCP420} {
+		if err := env.cluster.Simulate(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		poke(t)
+		want := metav1.ConditionTrue
+		if s.Minor() < 20 {
+			want = metav1.ConditionFalse
+		}
+		localcluster.Eventually(t, waitTimeout, "Supported follows "+s.Name, func() error {
+			c := meta.FindStatusCondition(getNC(t).Status.Conditions, enablerv1alpha1.ConditionSupported)
+			if c == nil || c.Status != want || !strings.Contains(c.Message, s.Version) {
+				return errorf("Supported = %+v", c)
+			}
+			return nil
+		})
+	}
+	setEnabled(t, true)
+	defer func() {
+		setEnabled(t, false)
+		waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)
+	}()
+	msg := waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+	if !strings.Contains(msg, "OpenShift's built-in SCC "+scc.BuiltInSCCName) {
+		t.Errorf("after the upgrade Ready does not name OpenShift's %s SCC: %s", scc.BuiltInSCCName, msg)
+	}
+	if sccExists(t, enablerv1alpha1.DefaultSCCName) {
+		t.Errorf("%s created although OpenShift's %s is there", enablerv1alpha1.DefaultSCCName, scc.BuiltInSCCName)
+	}
+}
