@@ -48,7 +48,7 @@ demo: bins
 	$(GO) run ./cmd/nested-workspaces-demo
 
 bench: bins
-	$(GO) run ./bench
+	$(GO) run ./test/bench -out test/bench/results.md
 
 manifests:
 	bash hack/generate.sh

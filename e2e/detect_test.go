@@ -26,7 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nested-workspaces/enabler/detect"
-	"github.com/nested-workspaces/enabler/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 // TestDetectOpenShift runs the Detector and the `detect` CLI against each

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nested-workspaces/enabler/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster"
 	"sigs.k8s.io/yaml"
 )
 

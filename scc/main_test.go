@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/nested-workspaces/enabler/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/scc"
 )
 

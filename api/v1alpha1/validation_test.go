@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
-	"github.com/nested-workspaces/enabler/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 // cluster is the real API server the validation tests run against; nil

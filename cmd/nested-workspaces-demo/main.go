@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/nested-workspaces/enabler/demo"
+	"github.com/nested-workspaces/enabler/test/demo"
 )
 
 func main() {

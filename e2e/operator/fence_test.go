@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
-	"github.com/nested-workspaces/enabler/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/scc"
 )
 

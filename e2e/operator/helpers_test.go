@@ -19,8 +19,8 @@ import (
 	"github.com/devfile/devworkspace-operator/pkg/constants"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
-	"github.com/nested-workspaces/enabler/localcluster"
-	"github.com/nested-workspaces/enabler/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/test/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
 	"github.com/nested-workspaces/enabler/operator"
 )
 

@@ -15,8 +15,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/nested-workspaces/enabler/localcluster"
-	"github.com/nested-workspaces/enabler/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/test/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
 	"github.com/nested-workspaces/enabler/operator"
 )
 

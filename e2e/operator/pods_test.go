@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
-	"github.com/nested-workspaces/enabler/localcluster"
-	"github.com/nested-workspaces/enabler/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/test/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
 )
 
 // runTimeout bounds a workspace's way from DevWorkspace to Running pod:

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/nested-workspaces/enabler/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 const (

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nested-workspaces/enabler/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 // Images of the real node, imported into containerd from OCI archives.

@@ -8,8 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/nested-workspaces/enabler/localcluster"
-	"github.com/nested-workspaces/enabler/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/test/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
 )
 
 // The in-process controller must render a workspace Deployment the way DWO

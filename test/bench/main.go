@@ -1,7 +1,7 @@
 // Command bench measures the operator and udi-setup against the real local
 // control plane (kube-apiserver + etcd from localcluster, the real
 // DevWorkspace controller in-process) and writes a table to stdout and to
-// -out. Run it with `make bench` (go run ./bench).
+// -out. Run it with `make bench` (go run ./test/bench).
 //
 // The operator runs as a separate process (the nested-enabler binary, built
 // here) so its peak RSS is its own; its API requests go through a counting
@@ -46,7 +46,7 @@ func main() {
 	flag.IntVar(&o.starts, "starts", 10, "DevWorkspaces started through the real DWO, without and with the operator")
 	flag.DurationVar(&o.steady, "steady", 60*time.Second, "steady-state window after settling")
 	flag.DurationVar(&o.settle, "settle", 15*time.Second, "quiet time watched after workspace starts")
-	flag.StringVar(&o.out, "out", "bench/results.md", "markdown results file")
+	flag.StringVar(&o.out, "out", "test/bench/results.md", "markdown results file")
 	flag.BoolVar(&o.skipPodman, "skip-podman", false, "do not run the nested podman measurement")
 	flag.BoolVar(&o.skipCluster, "skip-cluster", false, "only the udi-setup measurement")
 	flag.IntVar(&o.udiRuns, "udi-runs", 200, "runs of the shell equivalent of the subuid step")

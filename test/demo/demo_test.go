@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nested-workspaces/enabler/demo"
+	"github.com/nested-workspaces/enabler/test/demo"
 )
 
 // The demo is what a newcomer runs first; it must show the workspace pod
