@@ -6,16 +6,12 @@ import (
 	"fmt"
 	"strings"
 
-	securityv1 "github.com/openshift/api/security/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
-	"github.com/nested-workspaces/enabler/detect"
 	"github.com/nested-workspaces/enabler/scc"
 )
 
@@ -44,19 +40,19 @@ func (r *Reconciler) apply(ctx context.Context, nc *enablerv1alpha1.NestedContai
 		}
 		return o
 	}
-	if err := r.ensureFinalizer(ctx, nc); err != nil {
+	if err := r.ensureFinalizer(inStep(ctx, "add the finalizer"), nc); err != nil {
 		o.fail(err)
 		return o
 	}
 	if p.CreateSCC {
-		r.applySCC(ctx, p, o)
+		r.applySCC(inStep(ctx, "apply SCC "+p.SCCName), p, o)
 		if o.blocked() {
 			// Without the SCC workspace pods cannot be admitted; configuring
 			// DWO now would only make new workspaces fail to start.
 			return o
 		}
 	}
-	blocked, err := r.applyGrants(ctx, p.SCCName)
+	blocked, err := r.applyGrants(inStep(ctx, "grant use of SCC "+p.SCCName), p.SCCName)
 	if len(blocked) > 0 {
 		o.degrade(enablerv1alpha1.ReasonGrantBlocked, describeBlocked(p.SCCName, blocked))
 	}
@@ -64,11 +60,11 @@ func (r *Reconciler) apply(ctx context.Context, nc *enablerv1alpha1.NestedContai
 		o.fail(fmt.Errorf("grant use of %s: %w", describeSCC(p), err))
 		return o
 	}
-	r.applyDWOConfig(ctx, p, o)
+	r.applyDWOConfig(inStep(ctx, "pin workspaces in the DevWorkspaceOperatorConfig"), p, o)
 	if o.blocked() {
 		return o
 	}
-	if err := r.releaseOtherSCCs(ctx, p.SCCName); err != nil {
+	if err := r.releaseOtherSCCs(inStep(ctx, "release what was used before"), p.SCCName); err != nil {
 		o.fail(fmt.Errorf("release what was used before %s: %w", describeSCC(p), err))
 	}
 	return o
@@ -147,80 +143,6 @@ func (r *Reconciler) getDWOConfig(ctx context.Context) (*unstructured.Unstructur
 	return u, nil
 }
 
-// releaseDWOConfig removes exactly the fields we own from the global DWOC.
-func (r *Reconciler) releaseDWOConfig(ctx context.Context) error {
-	current, err := r.getDWOConfig(ctx)
-	if err != nil || current == nil || !managedBy(current, FieldManager) {
-		return err
-	}
-	if err := r.Client.Patch(ctx, emptyDWOConfig(r.DWONamespace), client.Apply, client.FieldOwner(FieldManager)); err != nil && !meta.IsNoMatchError(err) {
-		return fmt.Errorf("remove our fields from DevWorkspaceOperatorConfig %s/%s: %w", r.DWONamespace, DWOConfigName, err)
-	}
-	return nil
-}
-
-// cleanUp removes everything we wrote, in order, stopping at the first
-// failure: our DevWorkspaceOperatorConfig fields first, so that no new
-// workspace is rendered for an SCC that is about to go; then the grants;
-// then our SCCs.
-func (r *Reconciler) cleanUp(ctx context.Context) error {
-	return runSteps(ctx, []step{
-		{"remove our fields from the DevWorkspaceOperatorConfig", r.releaseDWOConfig},
-		{"delete our RoleBindings", func(ctx context.Context) error {
-			return r.deleteOurs(ctx, "RoleBinding", &rbacv1.RoleBindingList{}, keepNone)
-		}},
-		{"delete our ClusterRoleBindings", func(ctx context.Context) error {
-			return r.deleteOurs(ctx, "ClusterRoleBinding", &rbacv1.ClusterRoleBindingList{}, keepNone)
-		}},
-		{"delete our ClusterRoles", func(ctx context.Context) error {
-			return r.deleteOurs(ctx, "ClusterRole", &rbacv1.ClusterRoleList{}, keepNone)
-		}},
-		{"delete our SCCs", func(ctx context.Context) error { return r.deleteOurSCCs(ctx, "") }},
-	})
-}
-
-func keepNone(client.Object) bool { return false }
-
-// deleteOurSCCs deletes every SCC that carries our label but keep.
-func (r *Reconciler) deleteOurSCCs(ctx context.Context, keep string) error {
-	return r.deleteOurs(ctx, "SecurityContextConstraints", &securityv1.SecurityContextConstraintsList{},
-		func(o client.Object) bool { return o.GetName() == keep })
-}
-
-// builtInSCC names OpenShift's own nested-container SCC when the spec asks
-// for it (builtIn Auto) and the cluster has it.
-func (r *Reconciler) builtInSCC(ctx context.Context, nc *enablerv1alpha1.NestedContainers, report *detect.Report) (string, error) {
-	if report.Verdict != detect.Supported {
-		return "", nil
-	}
-	// The cache holds every SCC, so OpenShift's own is seen to come and go.
-	mode, minor := string(nc.Spec.SCC.BuiltIn), report.OpenShiftMinor()
-	name, err := scc.PreferBuiltIn(ctx, r.Client, mode, minor)
-	if name != "" || err != nil || r.APIReader == nil {
-		return name, err
-	}
-	// Refused from the cache: look again at the API server. Around a change
-	// of the SCC schema (an upgrade to 4.20 adds userNamespaceLevel) the
-	// cache may still hold OpenShift's SCC as read under the old schema,
-	// without RequirePodLevel, while the object itself has it.
-	return scc.PreferBuiltIn(ctx, r.APIReader, mode, minor)
-}
-
 // workspacePageSize bounds how many workspace Deployments are decoded at
 // once: the counts are read page by page rather than cached whole.
 const workspacePageSize = 500
-
-func (r *Reconciler) countWorkspaces(ctx context.Context, nestedWanted bool) (WorkspaceCounts, error) {
-	var total WorkspaceCounts
-	cont := ""
-	for {
-		page := &appsv1.DeploymentList{}
-		if err := r.APIReader.List(ctx, page, client.HasLabels{WorkspaceIDLabel}, client.Limit(workspacePageSize), client.Continue(cont)); err != nil {
-			return WorkspaceCounts{}, fmt.Errorf("list workspace Deployments: %w", err)
-		}
-		total = total.Plus(CountWorkspaces(page.Items, nestedWanted))
-		if cont = page.Continue; cont == "" {
-			return total, nil
-		}
-	}
-}

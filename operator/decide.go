@@ -140,6 +140,18 @@ func reasonMessages(rs []detect.Reason) string {
 	return strings.Join(msgs, "; ")
 }
 
+// transition says in a few words what the plan makes of the cluster, for
+// the log line of every write made for it.
+func (p Plan) transition() string {
+	switch {
+	case p.Hold:
+		return "keep the configuration: " + p.HoldWhy
+	case p.Nested:
+		return "make workspaces nested under " + describeSCC(p)
+	}
+	return "remove the configuration (" + p.WhyNotReason + ")"
+}
+
 func describeSCC(p Plan) string {
 	if p.CreateSCC {
 		return fmt.Sprintf("SCC %s (managed by this operator)", p.SCCName)

@@ -147,7 +147,7 @@ func NewManager(o Options) (ctrl.Manager, error) {
 		detector = d
 	}
 	r := &Reconciler{
-		Client:            mgr.GetClient(),
+		Client:            withWriteLog(mgr.GetClient()),
 		APIReader:         mgr.GetAPIReader(),
 		Detector:          detector,
 		Events:            mgr.GetEventRecorder("nested-workspaces-enabler"),

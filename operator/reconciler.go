@@ -13,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/detect"
@@ -80,6 +81,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	report.AddDevSpaces(devSpaces)
 	plan := decide(nc, report, builtIn, wasConfigured(nc))
+	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("transition", plan.transition()))
 	outcome := r.apply(ctx, nc, plan)
 	counts, err := r.countWorkspaces(ctx, (plan.Nested || plan.Hold) && !outcome.blocked())
 	if err != nil {
@@ -133,6 +135,7 @@ func (r *Reconciler) finalize(ctx context.Context, nc *enablerv1alpha1.NestedCon
 	if !controllerutil.ContainsFinalizer(nc, Finalizer) {
 		return nil
 	}
+	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("transition", "remove everything: the NestedContainers resource is being deleted"))
 	if err := r.cleanUp(ctx); err != nil {
 		return r.reportCleanupFailure(ctx, nc, err)
 	}

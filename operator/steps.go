@@ -3,6 +3,8 @@ package operator
 import (
 	"context"
 	"fmt"
+
+	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // step is one write of a transition.
@@ -26,9 +28,15 @@ func (e *StepError) Unwrap() error { return e.Err }
 // DevWorkspaceOperatorConfig may still pin workspaces to it.
 func runSteps(ctx context.Context, steps []step) error {
 	for _, s := range steps {
-		if err := s.run(ctx); err != nil {
+		if err := s.run(inStep(ctx, s.name)); err != nil {
 			return &StepError{Step: s.name, Err: err}
 		}
 	}
 	return nil
+}
+
+// inStep names the step in the context's logger: every write made in it is
+// logged with it (see writeLogger).
+func inStep(ctx context.Context, name string) context.Context {
+	return log.IntoContext(ctx, log.FromContext(ctx).WithValues("step", name))
 }

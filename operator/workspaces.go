@@ -1,10 +1,13 @@
 package operator
 
 import (
+	"context"
+	"fmt"
 	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Workspace Deployments are only read (metadata), to count them.
@@ -84,4 +87,19 @@ func CountWorkspaces(deployments []appsv1.Deployment, nestedWanted bool) Workspa
 		}
 	}
 	return c
+}
+
+func (r *Reconciler) countWorkspaces(ctx context.Context, nestedWanted bool) (WorkspaceCounts, error) {
+	var total WorkspaceCounts
+	cont := ""
+	for {
+		page := &appsv1.DeploymentList{}
+		if err := r.APIReader.List(ctx, page, client.HasLabels{WorkspaceIDLabel}, client.Limit(workspacePageSize), client.Continue(cont)); err != nil {
+			return WorkspaceCounts{}, fmt.Errorf("list workspace Deployments: %w", err)
+		}
+		total = total.Plus(CountWorkspaces(page.Items, nestedWanted))
+		if cont = page.Continue; cont == "" {
+			return total, nil
+		}
+	}
 }

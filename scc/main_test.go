@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/scc"
+	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 // cluster is a real kube-apiserver serving the OpenShift SCC CRD, shaped as

@@ -23,8 +23,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
-	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/operator"
+	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 func freePort(t *testing.T) string {

@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
-	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/operator"
+	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 func TestDevWorkspaceOperatorInstalledAfterTheOperator(t *testing.T) {

@@ -10,8 +10,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
-	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/scc"
+	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 // The operator's service account may create SCCs (RBAC cannot limit create

@@ -19,9 +19,9 @@ import (
 	"github.com/devfile/devworkspace-operator/pkg/constants"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
-	"github.com/nested-workspaces/enabler/operator"
 )
 
 const waitTimeout = 60 * time.Second
@@ -183,3 +183,40 @@ func poke(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// quietWrites waits until the operator has made no write for a while.
+func quietWrites(t *testing.T) {
+	t.Helper()
+	last := env.requests.Writes()
+	stable := time.Now()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		time.Sleep(250 * time.Millisecond)
+		if n := env.requests.Writes(); n != last {
+			last, stable = n, time.Now()
+		} else if time.Since(stable) > 3*time.Second {
+			return
+		}
+	}
+	t.Fatalf("operator kept writing: %v", env.requests.Snapshot())
+}
+
+// requestsSettled waits until the operator has made no request at all
+// for a second: a reconcile in flight has finished.
+func requestsSettled(t *testing.T) {
+	t.Helper()
+	last, stable := env.requests.Total(), time.Now()
+	localcluster.Eventually(t, waitTimeout, "the operator's requests settle", func() error {
+		if n := env.requests.Total(); n != last {
+			last, stable = n, time.Now()
+		}
+		if time.Since(stable) < time.Second {
+			return errorf("requests still coming (%d)", last)
+		}
+		return nil
+	})
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func metaLen(list client.ObjectList) int { return meta.LenList(list) }

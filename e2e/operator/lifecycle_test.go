@@ -2,6 +2,7 @@ package operator_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,10 +18,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
-	"github.com/nested-workspaces/enabler/test/localcluster"
-	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
 	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/scc"
+	"github.com/nested-workspaces/enabler/test/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
 )
 
 const userNS = "alice-devspaces"
@@ -67,8 +68,24 @@ func TestOperatorLifecycle(t *testing.T) {
 	var nested *appsv1.Deployment
 	var nestedWS *dwv2.DevWorkspace
 	t.Run("toggle_on_configures_dwo", func(t *testing.T) {
+		_, logged := env.writes.since(0)
 		setEnabled(t, true)
 		msg := waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
+		// One structured line per write, naming the object, the step and
+		// the transition it serves.
+		lines, _ := env.writes.since(logged)
+		wantLine := []string{`"verb"="patch (application/apply-patch+yaml)"`, `"kind"="DevWorkspaceOperatorConfig"`, `"name"="` + operator.DWOConfigName + `"`,
+			`"step"="pin workspaces in the DevWorkspaceOperatorConfig"`, `"transition"="make workspaces nested under OpenShift's built-in SCC nested-container"`}
+		if !slices.ContainsFunc(lines, func(l string) bool {
+			for _, w := range wantLine {
+				if !strings.Contains(l, w) {
+					return false
+				}
+			}
+			return true
+		}) {
+			t.Errorf("no log line for the DevWorkspaceOperatorConfig write with %v; the operator logged:\n%s", wantLine, strings.Join(lines, "\n"))
+		}
 		if !strings.Contains(msg, scc.BuiltInSCCName) {
 			t.Errorf("Ready does not name OpenShift's %s SCC: %s", scc.BuiltInSCCName, msg)
 		}
@@ -155,6 +172,8 @@ func TestOperatorLifecycle(t *testing.T) {
 		}
 		key := client.ObjectKeyFromObject(nested)
 		before := settled(t, key, 3*time.Second)
+		// Nothing to await here: the check is that nothing happens while
+		// DWO goes on reconciling, so it watches for a while.
 		time.Sleep(20 * time.Second)
 		after := &appsv1.Deployment{}
 		if err := env.cluster.Client.Get(ctx, key, after); err != nil {
@@ -174,10 +193,15 @@ func TestOperatorLifecycle(t *testing.T) {
 		before := env.requests.Snapshot()
 		totalBefore := env.requests.Total()
 		poke(t)
-		time.Sleep(3 * time.Second)
-		if env.requests.Total() == totalBefore {
-			t.Fatalf("no reconcile ran after the poke: the operator made no request at all")
-		}
+		// The poke's reconcile reads the cluster (detection); it is over
+		// once the operator has made requests and then stopped.
+		localcluster.Eventually(t, waitTimeout, "a reconcile after the poke", func() error {
+			if env.requests.Total() == totalBefore {
+				return errorf("the operator made no request since the poke")
+			}
+			return nil
+		})
+		requestsSettled(t)
 		if w := env.requests.WritesSince(before); len(w) > 0 {
 			t.Errorf("reconcile with nothing changed wrote: %v", w)
 		}

@@ -7,17 +7,18 @@ import (
 	"flag"
 
 	"fmt"
-	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
-	"github.com/nested-workspaces/enabler/operator"
 )
 
 // env is shared by the tests of this package: one control plane, one DWO.
@@ -28,6 +29,30 @@ var env struct {
 	// stopOperator stops the operator and waits for it (once; TestMain
 	// calls it too).
 	stopOperator func()
+	// writes are the operator's log lines about its writes.
+	writes writeLines
+}
+
+// writeLines keeps the "wrote" log lines (one per write the operator made).
+type writeLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (w *writeLines) add(prefix, args string) {
+	if !strings.Contains(args, `"msg"="wrote"`) {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.lines = append(w.lines, args)
+}
+
+// since returns the lines logged after the first n, and the count now.
+func (w *writeLines) since(n int) ([]string, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.lines[min(n, len(w.lines)):]...), len(w.lines)
 }
 
 func TestMain(m *testing.M) {
@@ -40,11 +65,12 @@ func run(m *testing.M) int {
 		fmt.Println("skipping operator e2e: -short")
 		return m.Run()
 	}
-	// The operator's and DWO's logs go to the test output only when asked.
+	// The operator's and DWO's logs go to the test output only when asked;
+	// otherwise the operator's write lines are kept for the tests.
 	if os.Getenv("NESTED_E2E_LOGS") != "" {
 		ctrl.SetLogger(zap.New(zap.UseDevMode(true)))
 	} else {
-		ctrl.SetLogger(logr.Discard())
+		ctrl.SetLogger(funcr.New(env.writes.add, funcr.Options{}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

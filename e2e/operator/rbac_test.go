@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"testing"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -81,4 +83,26 @@ func readDocs(path string) ([]client.Object, error) {
 			out = append(out, u)
 		}
 	}
+}
+
+// canI asks the real API server's RBAC authorizer, with a
+// SubjectAccessReview, whether user may do verb on an SCC.
+func canI(t *testing.T, user, namespace, verb, sccName string) bool {
+	t.Helper()
+	groups := []string{"system:authenticated"}
+	if len(user) > len("system:serviceaccount:") && user[:len("system:serviceaccount:")] == "system:serviceaccount:" {
+		groups = append(groups, "system:serviceaccounts")
+	}
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:   user,
+		Groups: groups,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: namespace, Verb: verb, Group: "security.openshift.io",
+			Resource: "securitycontextconstraints", Name: sccName,
+		},
+	}}
+	if err := env.cluster.Client.Create(context.Background(), sar); err != nil {
+		t.Fatal(err)
+	}
+	return sar.Status.Allowed
 }

@@ -18,10 +18,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
-	"github.com/nested-workspaces/enabler/test/localcluster"
-	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
 	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/scc"
+	"github.com/nested-workspaces/enabler/test/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
 )
 
 const runTimeout = 3 * time.Minute

@@ -34,10 +34,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
-	"github.com/nested-workspaces/enabler/test/localcluster"
-	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
 	"github.com/nested-workspaces/enabler/manifests"
 	"github.com/nested-workspaces/enabler/operator"
+	"github.com/nested-workspaces/enabler/test/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
 )
 
 const mib = 1 << 20

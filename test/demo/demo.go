@@ -31,10 +31,10 @@ import (
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/detect"
-	"github.com/nested-workspaces/enabler/test/localcluster"
-	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
 	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/scc"
+	"github.com/nested-workspaces/enabler/test/localcluster"
+	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
 )
 
 // Options configures a demo run.

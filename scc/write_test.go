@@ -14,8 +14,8 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/scc"
+	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 func getSCC(t *testing.T, name string) *securityv1.SecurityContextConstraints {
