@@ -2,7 +2,7 @@
 # Builds the root filesystem of the real node's workspace image from Debian
 # bookworm packages, with no registry: debootstrap (minbase) plus podman,
 # podman-compose, uidmap, fuse-overlayfs and what rootless podman needs in a
-# pod (slirp4netns, netavark, aardvark-dns, catatonit, runc, crun), shaped as
+# pod (slirp4netns, netavark, aardvark-dns, iptables, catatonit, runc, crun), shaped as
 # udi/Containerfile shapes the Universal Developer Image: newuidmap and
 # newgidmap with file capabilities, /etc/passwd, /etc/group, /etc/subuid and
 # /etc/subgid writable by group 0, HOME /home/user, and the entrypoint that
@@ -17,8 +17,11 @@ set -euo pipefail
 
 SUITE="${DEBIAN_SUITE:-bookworm}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# iptables: netavark sets up published ports (-p) with it, in the rootless
+# network namespace; without it `podman run -p` fails with "netavark: No such
+# file or directory".
 PACKAGES=(podman podman-compose uidmap fuse-overlayfs slirp4netns netavark aardvark-dns catatonit
-  runc crun libcap2-bin iproute2 procps ca-certificates)
+  iptables runc crun libcap2-bin iproute2 procps ca-certificates)
 CACHE_ROOT="${NESTED_IMAGES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nested-workspaces/images}"
 key="$(sha256sum "$0" | cut -c1-16)"
 OUT="$CACHE_ROOT/workspace-rootfs-${SUITE}-${key}.tar"
@@ -90,5 +93,7 @@ rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root/d
 say "writing the tarball ..."
 tar --xattrs --xattrs-include='security.capability' --numeric-owner -C "$root" -cf "$OUT.tmp" .
 mv "$OUT.tmp" "$OUT"
+# Older builds (another script version) are of no further use.
+find "$CACHE_ROOT" -maxdepth 1 -name 'workspace-rootfs-*.tar' ! -path "$OUT" -delete
 say "workspace image root filesystem ready: $OUT ($(du -h "$OUT" | cut -f1))"
 echo "$OUT"

@@ -41,6 +41,11 @@ type Config struct {
 	// fuse-overlayfs, podman and the OCI runtimes are looked up, as podman
 	// looks them up.
 	SearchPath string
+	// HelperDirs are where podman looks for its network helpers (netavark,
+	// aardvark-dns, and slirp4netns or pasta) besides SearchPath:
+	// containers.conf's helper_binaries_dir; and /usr/sbin, where netavark
+	// finds iptables though a user's PATH may lack it.
+	HelperDirs []string
 
 	// Runtime is the OCI runtime to put in containers.conf: "auto" picks
 	// runc only where crun cannot work (cgroup v1 or hybrid), "" leaves
@@ -103,6 +108,7 @@ func DefaultConfig() (Config, error) {
 		ConfigHome:    configHome,
 		DataHome:      dataHome,
 		SearchPath:    path,
+		HelperDirs:    []string{"/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman", "/usr/lib/podman", "/usr/sbin", "/sbin"},
 		Runtime:       "auto",
 		PodmanSubIDs:  podmanSubIDs,
 	}, nil

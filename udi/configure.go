@@ -27,11 +27,14 @@ type ConfigureReport struct {
 	SubUIDFile     WriteMethod
 	SubGIDFile     WriteMethod
 	Storage        StorageChoice
-	StorageConf    WriteMethod
-	Runtime        string // "" for podman's default
-	RuntimeWhy     string
-	ContainersConf WriteMethod
-	Notes          []string
+	// StorageTrialsSkipped: storage.conf was decided at an earlier start
+	// under the same conditions, so the trials were not run again.
+	StorageTrialsSkipped bool
+	StorageConf          WriteMethod
+	Runtime              string // "" for podman's default
+	RuntimeWhy           string
+	ContainersConf       WriteMethod
+	Notes                []string
 }
 
 // keptForeign is the WriteMethod of a configuration file that exists without
@@ -51,6 +54,11 @@ func Configure(ctx context.Context, cfg Config) (ConfigureReport, error) {
 	}
 	// Plan before writing anything, so that a namespace we cannot serve
 	// leaves every file as it was.
+	if !isMapped(cfg.UID, r.UIDMap) {
+		return r, fmt.Errorf("UID %d is outside this pod's user namespace (uid_map %s): a namespace-range SCC (restricted-v2) gives UIDs like 1000680000, "+
+			"which a pod user namespace of 65536 IDs cannot hold, so podman cannot map it; run the workspace as a UID below 65536 — "+
+			"the nested SCC does (NestedContainers sets runAsUser, 1000 by default)", cfg.UID, FormatIDMap(r.UIDMap))
+	}
 	if r.SubUIDs, err = PlanSubIDs(r.UIDMap, cfg.UID); err != nil {
 		return r, fmt.Errorf("plan subordinate UIDs for UID %d: %w", cfg.UID, err)
 	}
@@ -128,18 +136,33 @@ func configureStorage(ctx context.Context, cfg Config, w fileWriter, r *Configur
 		r.StorageConf = keptForeign
 		return nil
 	}
+	conditions := storageConditions(cfg, r.UIDMap)
+	stored, haveStored := readStoredDecision(path)
+	if haveStored && stored.DecidedFor == conditions {
+		// A later start with nothing changed: the trials would decide the
+		// same.
+		r.Storage, r.StorageTrialsSkipped, r.StorageConf = stored.Choice, true, Unchanged
+		return nil
+	}
 	choice, err := ChooseStorage(ctx, StorageCandidates(cfg))
 	if err != nil {
 		return err
 	}
 	r.Storage = choice
-	how, err := w.write(path, []byte(renderStorageConf(choice)), 0o644)
+	how, err := w.write(path, []byte(renderStorageConf(choice, conditions)), 0o644)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	r.StorageConf = how
-	if note := storageSwitchNote(cfg, choice.Driver); note != "" {
-		r.Notes = append(r.Notes, note)
+	switch {
+	case haveStored:
+		if note := switchNote(cfg, stored.Choice, choice); note != "" {
+			r.Notes = append(r.Notes, fmt.Sprintf("conditions changed since storage was chosen (was: %s; now: %s): %s", stored.DecidedFor, conditions, note))
+		}
+	default:
+		if note := storageSwitchNote(cfg, choice.Driver); note != "" {
+			r.Notes = append(r.Notes, note)
+		}
 	}
 	return nil
 }
@@ -150,10 +173,11 @@ func foreign(path string) bool {
 	return err == nil && !strings.HasPrefix(string(data), confMarker)
 }
 
-func renderStorageConf(c StorageChoice) string {
+func renderStorageConf(c StorageChoice, conditions string) string {
 	var b strings.Builder
 	b.WriteString(confMarker + " It brings this file up to date at every start;\n")
 	b.WriteString("# delete the first line to keep your own version.\n")
+	b.WriteString(decidedForPrefix + conditions + "\n")
 	b.WriteString("# Storage driver chosen by trial, best first:\n")
 	for _, rej := range c.Rejected {
 		fmt.Fprintf(&b, "#   %s: rejected: %s\n", rej.Name, oneLine(rej.Reason))
@@ -241,6 +265,9 @@ func (r ConfigureReport) String() string {
 	if r.StorageConf == keptForeign {
 		fmt.Fprintf(&b, "storage: storage.conf %s\n", r.StorageConf)
 	} else {
+		if r.StorageTrialsSkipped {
+			b.WriteString("storage: trials not run again: same kernel, filesystem, /dev/fuse and user namespace as when chosen\n")
+		}
 		for _, rej := range r.Storage.Rejected {
 			fmt.Fprintf(&b, "storage: %s rejected: %s\n", rej.Name, oneLine(rej.Reason))
 		}

@@ -60,6 +60,7 @@ func Doctor(cfg Config) DoctorReport {
 		checkPasswd(cfg, user, hasUser, passwdErr),
 		checkDevice(cfg.DevFuse, StatusWarn, "fuse-overlayfs cannot be used (native overlay or vfs still can)"),
 		checkDevice(cfg.DevTun, StatusFail, "rootless networking (slirp4netns, pasta) needs it: only --network none works"),
+		checkNetwork(cfg),
 		checkProc(cfg),
 		checkSubIDFile(cfg, "subuid", cfg.SubUIDPath, "UID", cfg.UID, user, hasUser, uidMap, uidErr),
 		checkSubIDFile(cfg, "subgid", cfg.SubGIDPath, "GID", cfg.GID, user, hasUser, gidMap, gidErr),
@@ -211,6 +212,47 @@ func checkPasswd(cfg Config, user PasswdEntry, has bool, err error) Check {
 			fmt.Sprintf("make the entry's GID field %d (udi-setup configure writes new entries with the process's GID), or run the container with runAsGroup: %d", cfg.GID, user.GID))
 	}
 	return ok(name, fmt.Sprintf("%s (UID %d, GID %d)", user.Name, user.UID, user.GID))
+}
+
+// checkNetwork looks for what rootless podman's networks need besides
+// /dev/net/tun: slirp4netns or pasta to reach out of the pod's network
+// namespace, and netavark with aardvark-dns for the networks podman-compose
+// creates, on which services find each other by name.
+func checkNetwork(cfg Config) Check {
+	const name = "network"
+	find := func(tool string) string {
+		if p := lookPath(tool, cfg.SearchPath); p != "" {
+			return p
+		}
+		return lookPath(tool, strings.Join(cfg.HelperDirs, string(os.PathListSeparator)))
+	}
+	var outside string
+	for _, tool := range []string{"pasta", "slirp4netns"} {
+		if p := find(tool); p != "" {
+			outside = p
+			break
+		}
+	}
+	if outside == "" {
+		return fail(name, "neither slirp4netns nor pasta is installed: rootless containers get only --network none, and podman-compose fails",
+			"install slirp4netns (or passt, which provides pasta) in the workspace image")
+	}
+	netavark, dns := find("netavark"), find("aardvark-dns")
+	switch {
+	case netavark == "":
+		return Check{Name: name, Status: StatusWarn,
+			Detail: fmt.Sprintf("%s reaches out, but netavark is not installed: podman falls back to CNI, whose networks give compose services no names unless the dnsname plugin is there", outside),
+			Fix:    "install netavark and aardvark-dns in the workspace image"}
+	case dns == "":
+		return Check{Name: name, Status: StatusWarn,
+			Detail: fmt.Sprintf("%s and %s work, but aardvark-dns is not installed: services of a podman-compose project cannot reach each other by name", outside, netavark),
+			Fix:    "install aardvark-dns in the workspace image"}
+	case find("iptables") == "":
+		return Check{Name: name, Status: StatusWarn,
+			Detail: fmt.Sprintf("%s reaches out and %s with %s names compose services, but iptables is not installed: publishing a port (podman run -p, compose ports:) fails with \"netavark: No such file or directory\"", outside, netavark, dns),
+			Fix:    "install iptables in the workspace image"}
+	}
+	return ok(name, fmt.Sprintf("%s reaches out; %s with %s: compose services reach each other by name", outside, netavark, dns))
 }
 
 func checkDevice(path string, severity Status, consequence string) Check {

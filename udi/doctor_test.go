@@ -32,6 +32,19 @@ func healthyPod(t *testing.T) Config {
 	}
 	fakeTool(t, cfg, "newuidmap", vfsCap(0x02000001, 1<<capSetUID, 0, nil), 0o755)
 	fakeTool(t, cfg, "newgidmap", vfsCap(0x02000001, 1<<capSetGID, 0, nil), 0o755)
+	fakeTool(t, cfg, "slirp4netns", nil, 0o755)
+	// netavark and aardvark-dns live in podman's helper directory.
+	helpers := filepath.Join(filepath.Dir(cfg.SearchPath), "libexec-podman")
+	cfg.HelperDirs = []string{helpers}
+	if err := os.MkdirAll(helpers, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range []string{"netavark", "aardvark-dns", "iptables"} {
+		writeTestFile(t, filepath.Join(helpers, tool), "#!/bin/sh\n")
+		if err := os.Chmod(filepath.Join(helpers, tool), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return cfg
 }
 
@@ -124,6 +137,20 @@ func TestDoctor(t *testing.T) {
 		{name: "no /dev/fuse only warns", check: "/nonexistent/fuse", want: StatusWarn,
 			break_: func(t *testing.T, c *Config) { c.DevFuse = "/nonexistent/fuse" },
 			say:    []string{"is missing", "io.kubernetes.cri-o.Devices"}},
+		{name: "rootless networking tools present", check: "network", want: StatusOK,
+			say: []string{"slirp4netns reaches out", "aardvark-dns: compose services reach each other by name"}},
+		{name: "no slirp4netns or pasta fails", check: "network", want: StatusFail,
+			break_: func(t *testing.T, c *Config) { os.Remove(filepath.Join(c.SearchPath, "slirp4netns")) },
+			say:    []string{"neither slirp4netns nor pasta is installed", "only --network none", "install slirp4netns"}},
+		{name: "no aardvark-dns warns: compose services have no names", check: "network", want: StatusWarn,
+			break_: func(t *testing.T, c *Config) { os.Remove(filepath.Join(c.HelperDirs[0], "aardvark-dns")) },
+			say:    []string{"cannot reach each other by name", "install aardvark-dns"}},
+		{name: "no iptables warns: published ports fail", check: "network", want: StatusWarn,
+			break_: func(t *testing.T, c *Config) { os.Remove(filepath.Join(c.HelperDirs[0], "iptables")) },
+			say:    []string{"publishing a port", "netavark: No such file or directory", "install iptables"}},
+		{name: "no netavark warns: CNI fallback", check: "network", want: StatusWarn,
+			break_: func(t *testing.T, c *Config) { os.Remove(filepath.Join(c.HelperDirs[0], "netavark")) },
+			say:    []string{"falls back to CNI", "install netavark and aardvark-dns"}},
 		{name: "no /dev/net/tun fails", check: "/nonexistent/tun", want: StatusFail,
 			break_: func(t *testing.T, c *Config) { c.DevTun = "/nonexistent/tun" },
 			say:    []string{"only --network none works"}},

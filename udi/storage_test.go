@@ -135,6 +135,7 @@ func TestRenderStorageConf(t *testing.T) {
 				Rejected: []Rejection{{"native overlay", "mount overlay in a user namespace on /home/user/.local/share/containers:\noperation not permitted"}}},
 			want: confMarker + ` It brings this file up to date at every start;
 # delete the first line to keep your own version.
+# Decided for: CONDITIONS
 # Storage driver chosen by trial, best first:
 #   native overlay: rejected: mount overlay in a user namespace on /home/user/.local/share/containers: operation not permitted
 #   fuse-overlayfs: works
@@ -148,6 +149,7 @@ mount_program = "/usr/bin/fuse-overlayfs"
 			choice: StorageChoice{Name: "native overlay", Driver: "overlay"},
 			want: confMarker + ` It brings this file up to date at every start;
 # delete the first line to keep your own version.
+# Decided for: CONDITIONS
 # Storage driver chosen by trial, best first:
 #   native overlay: works
 [storage]
@@ -156,7 +158,7 @@ driver = "overlay"
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := renderStorageConf(tc.choice); got != tc.want {
+			if got := renderStorageConf(tc.choice, "CONDITIONS"); got != tc.want {
 				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
 			}
 		})

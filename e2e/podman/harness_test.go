@@ -210,6 +210,9 @@ type podSpec struct {
 	SubUID   string
 	SubGID   string
 	MaskProc bool // without procMount: Unmasked
+	// Hide are files the pod's image lacks (each is covered by /dev/null,
+	// which is not executable).
+	Hide []string
 }
 
 // pod is a running pod-shaped namespace.
@@ -266,6 +269,9 @@ func startPod(t *testing.T, s suite, spec podSpec) *pod {
 		must(os.Chown(filepath.Join(dir, d), hostUID, hostGID))
 	}
 	must(os.Chmod(filepath.Join(dir, "run"), 0o700))
+	if len(spec.Hide) > 0 {
+		must(os.WriteFile(filepath.Join(dir, "hide"), []byte(strings.Join(spec.Hide, "\n")+"\n"), 0o644))
+	}
 	if spec.MaskProc {
 		must(os.WriteFile(filepath.Join(dir, "mask-proc"), nil, 0o644))
 	}

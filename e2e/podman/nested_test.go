@@ -23,20 +23,6 @@ func TestMain(m *testing.M) {
 // This package keeps the broken pods the product never renders (see
 // TestDoctorNamesTheProblem).
 
-// TestDoctorNamesTheProblem).
-
-// mapLines extracts "inside outside count" lines from command output.
-func mapLines(out string) []string {
-	var lines []string
-	for _, l := range strings.Split(out, "\n") {
-		f := strings.Fields(l)
-		if len(f) == 3 && regexp.MustCompile(`^\d+$`).MatchString(f[0]+f[1]+f[2]) {
-			lines = append(lines, strings.Join(f, " "))
-		}
-	}
-	return lines
-}
-
 // TestDoctorNamesTheProblem breaks one prerequisite at a time and checks
 // that the doctor names it with its specific message — and that podman
 // really fails the way the doctor says it will.
@@ -59,6 +45,7 @@ func TestDoctorNamesTheProblem(t *testing.T) {
 		wantDoctor    string   // in the doctor's output
 		wantPodman    string   // in podman's output, "" when podman's message is not quoted
 		needsImage    bool     // the failure only shows when a container starts
+		network       bool     // ... on podman's default network
 	}{
 		{
 			name: "UDI formula for UID 65535 leaves nothing",
@@ -114,6 +101,16 @@ func TestDoctorNamesTheProblem(t *testing.T) {
 			wantPodman: `error mounting "proc" to rootfs at "/proc"`,
 			needsImage: true,
 		},
+		{
+			name:       "no slirp4netns or pasta in the image",
+			spec:       podSpec{UID: 1000, GID: 0, Passwd: basePasswd, SubUID: "", SubGID: "", Hide: []string{"/usr/bin/slirp4netns"}},
+			configure:  true,
+			wantFails:  []string{"network"},
+			wantDoctor: "neither slirp4netns nor pasta is installed: rootless containers get only --network none",
+			wantPodman: `could not find slirp4netns, the network namespace can't be configured`,
+			needsImage: true,
+			network:    true,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,6 +147,9 @@ func TestDoctorNamesTheProblem(t *testing.T) {
 					t.Fatalf("podman import: exit %d", r.code)
 				}
 				args = []string{"podman", "run", "--rm", "--network", "none", "localhost/busybox", "true"}
+				if tc.network {
+					args = []string{"podman", "run", "--rm", "localhost/busybox", "true"}
+				}
 			}
 			pr := p.runWith(tc.exec, args...)
 			if pr.code == 0 {

@@ -11,7 +11,8 @@
 #       rest: podman's pause process, conmon, containers. DIR/ready appears
 #       once the pod is ready. DIR was prepared by the test:
 #       etc/{passwd,subuid,subgid}, home/, run/. If DIR/mask-proc exists,
-#       /proc is masked the way a runtime's default procMount does.
+#       /proc is masked the way a runtime's default procMount does; the
+#       files listed in DIR/hide are covered, as if the image lacked them.
 #   podns.sh exec DIR HOLDER UID GID CAPS PATH_PREFIX -- COMMAND...
 #       Run COMMAND in the pod (HOLDER is the host PID of its init) as
 #       UID:GID with exactly CAPS (e.g. "+setuid,+setgid", or "" for none)
@@ -92,6 +93,13 @@ _pod)
 	for f in passwd subuid subgid; do
 		mount --bind "$dir/etc/$f" "/etc/$f"
 	done
+	# Files the image lacks: /dev/null over them is neither a regular file
+	# nor executable, so lookups skip them.
+	if [[ -f "$dir/hide" ]]; then
+		while read -r p; do
+			if [[ -n "$p" ]]; then mount --bind /dev/null "$p"; fi
+		done <"$dir/hide"
+	fi
 	mount --bind "$dir/bin/filecaps/newuidmap" /usr/bin/newuidmap
 	mount --bind "$dir/bin/filecaps/newgidmap" /usr/bin/newgidmap
 	: >"$dir/ready"

@@ -117,7 +117,7 @@ func busyboxRootfs(busybox []byte) []localcluster.TarLayer {
 		localcluster.TarLayer{Name: "etc/passwd", Mode: 0o644, Data: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home/nobody:/bin/sh\n")},
 		localcluster.TarLayer{Name: "etc/group", Mode: 0o644, Data: []byte("root:x:0:\nnogroup:x:65534:\n")},
 	)
-	for _, applet := range []string{"sh", "id", "cat", "stat", "echo", "wget", "httpd", "sleep", "ls", "mkdir", "chown", "touch", "grep", "env", "hostname", "nc"} {
+	for _, applet := range []string{"sh", "id", "cat", "stat", "echo", "wget", "httpd", "sleep", "ls", "mkdir", "chown", "touch", "grep", "env", "hostname", "nc", "su", "cp", "rm"} {
 		files = append(files, localcluster.TarLayer{Name: "bin/" + applet, Link: "busybox"})
 	}
 	return files

@@ -246,7 +246,7 @@ func TestUserPath(t *testing.T) {
 	})
 	t.Run("doctor_finds_nothing_to_fix", func(t *testing.T) {
 		out := e.mustExec(t, pod, "udi-setup doctor")
-		for _, name := range []string{"user namespace", "capabilities", "no_new_privs", "newuidmap", "newgidmap", "passwd", "/dev/fuse", "/dev/net/tun", "/proc", "subuid", "subgid", "storage"} {
+		for _, name := range []string{"user namespace", "capabilities", "no_new_privs", "newuidmap", "newgidmap", "passwd", "/dev/fuse", "/dev/net/tun", "network", "/proc", "subuid", "subgid", "storage"} {
 			if !regexp.MustCompile(`(?m)^OK +` + regexp.QuoteMeta(name) + ` `).MatchString(out) {
 				t.Errorf("no OK line for %s", name)
 			}
@@ -287,21 +287,30 @@ func TestUserPath(t *testing.T) {
 		}
 		t.Logf("podman run in the workspace:\n%s", out)
 	})
-	t.Run("podman_build", func(t *testing.T) {
+	// As apt's sandbox does (eclipse-che/che#23924): a RUN step switches to
+	// UID/GID 65534 with its supplementary groups set to 65534 alone
+	// (setgroups), and files are chowned to IDs across 1..65534; all of
+	// them must be mapped in the pod's namespace.
+	t.Run("podman_build_switches_users_and_chowns_across_the_range", func(t *testing.T) {
 		out := e.mustExec(t, pod, `set -e
 mkdir -p /tmp/build && cd /tmp/build
 cat > Containerfile <<'EOF'
 FROM localhost/busybox AS build
-RUN mkdir -p /out && echo built-by-stage-one > /out/msg && chown -R 65534:65534 /out
+RUN mkdir -p /out && for id in 1 999 1000 1001 30000 65533 65534; do touch /out/f$id && chown $id:$id /out/f$id; done
+RUN su -s /bin/sh nobody -c 'echo sandbox-user $(id -u):$(id -g) groups $(id -G) > /tmp/who' && cp /tmp/who /out/who
 FROM localhost/busybox
 COPY --from=build /out /out
-RUN stat -c %u:%g /out/msg
-CMD ["cat", "/out/msg"]
+CMD ["sh", "-c", "cat /out/who; for f in /out/f*; do stat -c '%n %u:%g' $f; done"]
 EOF
 podman build -q -t localhost/built . >/dev/null
-podman run --rm localhost/built`)
-		if !strings.Contains(out, "built-by-stage-one") {
-			t.Errorf("podman build and run:\n%s", out)
+podman run --rm localhost/built 2>/dev/null`)
+		if !strings.Contains(out, "sandbox-user 65534:65534 groups 65534") {
+			t.Errorf("the RUN step did not run as 65534 with groups dropped:\n%s", out)
+		}
+		for _, id := range []string{"1", "999", "1000", "1001", "30000", "65533", "65534"} {
+			if !strings.Contains(out, "/out/f"+id+" "+id+":"+id+"\n") {
+				t.Errorf("a file chowned to %s:%s in the build lost its owner:\n%s", id, id, out)
+			}
 		}
 	})
 	t.Run("podman_compose_services_talk_by_name", func(t *testing.T) {
@@ -312,6 +321,7 @@ services:
   web:
     image: localhost/busybox
     command: sh -c 'mkdir -p /www && echo hello-from-web > /www/index.html && httpd -f -p 8080 -h /www'
+    ports: ["8080:8080"]
   client:
     image: localhost/busybox
     depends_on: [web]
@@ -319,9 +329,18 @@ services:
 EOF
 podman-compose up -d web >/dev/null 2>&1
 podman-compose run --rm client 2>&1
+# The published port, from the workspace (no curl here: bash's /dev/tcp).
+for i in 1 2 3 4 5; do
+  got=$(bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080 && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3' 2>/dev/null) &&
+    echo "$got" | grep -q hello-from-web && { echo "$got" | sed 's/^/localhost: /'; break; }
+  sleep 1
+done
 podman-compose down >/dev/null 2>&1`)
-		if !strings.Contains(out, "hello-from-web") {
+		if !regexp.MustCompile(`(?m)^hello-from-web`).MatchString(out) {
 			t.Errorf("the client did not reach web by its service name:\n%s", out)
+		}
+		if !strings.Contains(out, "localhost: hello-from-web") {
+			t.Errorf("web's published port 8080 is not reachable from the workspace at localhost:\n%s", out)
 		}
 		if ps := e.mustExec(t, pod, "podman ps -a --format '{{.Names}}' 2>/dev/null"); strings.TrimSpace(ps) != "" {
 			t.Errorf("containers left after podman-compose down: %s", ps)

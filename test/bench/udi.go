@@ -97,7 +97,7 @@ func benchUDI(ctx context.Context, o options, tmp string, r *report) error {
 	}
 	spawn := time.Since(start) / time.Duration(runs)
 	r.add("udi-setup process start (udi-setup help)", fmt.Sprintf("%.2f ms/run (%d runs)", ms(spawn), runs), "-", "reference")
-	r.note("udi-setup configure was timed through udi.Configure with a temporary pod layout (uid_map/gid_map \"0 200000 65536\", passwd, subuid, subgid, status, mountinfo files), ProbeCommand set to the built udi-setup's probe-overlay as the CLI does; the CLI itself reads /proc/self and /etc and has no path flags, so it was not run end to end. Add the process start row for a CLI estimate. The native-overlay trial ran on this host's filesystem (%s), not in a pod's user namespace.", filepath.Dir(tmp))
+	r.note("udi-setup configure was timed through udi.Configure with a temporary pod layout (uid_map/gid_map \"0 200000 65536\", passwd, subuid, subgid, status, mountinfo files), ProbeCommand set to the built udi-setup's probe-overlay as the CLI does; the CLI itself, end to end, is timed inside the pod-shaped namespace (the rows as a process in the pod). The native-overlay trial ran on this host's filesystem (%s), not in a pod's user namespace.", filepath.Dir(tmp))
 	return nil
 }
 
