@@ -32,6 +32,10 @@ const nodePageSize = 500
 type Detector struct {
 	Reader    client.Reader
 	Discovery discovery.DiscoveryInterface
+	// Nodes, when set, lists the nodes instead of a paginated LIST through
+	// Reader: the operator passes its node cache, so that detection costs
+	// the same however many nodes the cluster has.
+	Nodes func(ctx context.Context) ([]corev1.Node, error)
 }
 
 // NewDetector builds a Detector for cfg. reader may be nil; then a client
@@ -108,7 +112,11 @@ func (d *Detector) Gather(ctx context.Context) (Inputs, error) {
 	} else if found {
 		in.DevWorkspaceConfigCRD = dwoc
 	}
-	if in.Nodes, err = d.listNodes(ctx); err != nil {
+	listNodes := d.listNodes
+	if d.Nodes != nil {
+		listNodes = d.Nodes
+	}
+	if in.Nodes, err = listNodes(ctx); err != nil {
 		return in, err
 	}
 	return in, nil

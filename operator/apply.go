@@ -142,7 +142,3 @@ func (r *Reconciler) getDWOConfig(ctx context.Context) (*unstructured.Unstructur
 	}
 	return u, nil
 }
-
-// workspacePageSize bounds how many workspace Deployments are decoded at
-// once: the counts are read page by page rather than cached whole.
-const workspacePageSize = 500

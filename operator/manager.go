@@ -111,7 +111,9 @@ func NewManager(o Options) (ctrl.Manager, error) {
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		Cache: cache.Options{
 			ByObject: map[client.Object]cache.ByObject{
-				&appsv1.Deployment{}: {Label: workspaceSelector, Transform: keepMetadata},
+				// Trimmed to what counting needs (replicas, user namespace,
+				// procMount and capabilities of each container).
+				&appsv1.Deployment{}: {Label: workspaceSelector, Transform: keepWorkspaceShape},
 				// Owner references stay: use is granted only to service
 				// accounts a DevWorkspace controls.
 				&corev1.ServiceAccount{}: {Label: workspaceSelector, Transform: keepMetadataAndOwners},
@@ -142,6 +144,16 @@ func NewManager(o Options) (ctrl.Manager, error) {
 		d, err := detect.NewDetector(o.Config, mgr.GetAPIReader())
 		if err != nil {
 			return nil, err
+		}
+		// Nodes come from the watched cache (trimmed to their runtime
+		// handlers), not a live paginated LIST per reconcile.
+		cached := mgr.GetClient()
+		d.Nodes = func(ctx context.Context) ([]corev1.Node, error) {
+			list := &corev1.NodeList{}
+			if err := cached.List(ctx, list); err != nil {
+				return nil, fmt.Errorf("list nodes from the cache: %w", err)
+			}
+			return list.Items, nil
 		}
 		detector = d
 	}
@@ -180,10 +192,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("nestedcontainers").
 		For(&enablerv1alpha1.NestedContainers{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate))).
-		// Workspace Deployments and service accounts are cached as metadata
-		// only: a template change bumps the generation, and the counts are
-		// read page by page when a reconcile needs them.
-		WatchesMetadata(&appsv1.Deployment{}, toCluster, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Workspace Deployments are cached trimmed to what counting needs,
+		// service accounts as metadata: a template change bumps the
+		// generation, and the counts are read from the cache.
+		Watches(&appsv1.Deployment{}, toCluster, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesMetadata(&corev1.ServiceAccount{}, toCluster, builder.WithPredicates(createOrDelete)).
 		Watches(&securityv1.SecurityContextConstraints{}, toCluster).
 		Watches(&rbacv1.ClusterRole{}, toCluster).
@@ -225,23 +237,30 @@ var runtimeHandlersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEven
 	return !equality.Semantic.DeepEqual(o.Status.RuntimeHandlers, n.Status.RuntimeHandlers)
 }}
 
-// keepMetadata trims the metadata-only objects cached for workspace
-// Deployments and service accounts to what the operator reads.
-func keepMetadata(obj any) (any, error) {
-	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-		m.ManagedFields = nil
-		m.Annotations = nil
-		m.OwnerReferences = nil
-	}
-	return obj, nil
-}
-
 func keepMetadataAndOwners(obj any) (any, error) {
 	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
 		m.ManagedFields = nil
 		m.Annotations = nil
 	}
 	return obj, nil
+}
+
+// keepWorkspaceShape trims a cached workspace Deployment to what
+// CountWorkspaces reads.
+func keepWorkspaceShape(obj any) (any, error) {
+	d, ok := obj.(*appsv1.Deployment)
+	if !ok {
+		return obj, nil
+	}
+	d.ManagedFields, d.Annotations = nil, nil
+	tpl := d.Spec.Template.Spec
+	shape := corev1.PodSpec{HostUsers: tpl.HostUsers}
+	for _, c := range tpl.Containers {
+		shape.Containers = append(shape.Containers, corev1.Container{Name: c.Name, SecurityContext: c.SecurityContext})
+	}
+	d.Spec = appsv1.DeploymentSpec{Replicas: d.Spec.Replicas, Template: corev1.PodTemplateSpec{Spec: shape}}
+	d.Status = appsv1.DeploymentStatus{}
+	return d, nil
 }
 
 func keepRuntimeHandlers(obj any) (any, error) {

@@ -75,11 +75,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	devSpaces, err := detect.ReadDevSpaces(ctx, r.Client)
-	if err != nil {
-		return ctrl.Result{}, err
+	if r.watches.serving(CheClusterGVK) {
+		devSpaces, err := detect.ReadDevSpaces(ctx, r.Client)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		report.AddDevSpaces(devSpaces)
 	}
-	report.AddDevSpaces(devSpaces)
 	plan := decide(nc, report, builtIn, wasConfigured(nc))
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("transition", plan.transition()))
 	outcome := r.apply(ctx, nc, plan)

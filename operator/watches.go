@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -30,6 +32,23 @@ type optionalWatches struct {
 	started map[schema.GroupVersionKind]bool
 }
 
+// optionalKinds are the kinds watched once their CRDs exist.
+var optionalKinds = map[schema.GroupVersionKind]string{
+	DWOConfigGVK:    "devworkspaceoperatorconfigs.controller.devfile.io",
+	DevWorkspaceGVK: "devworkspaces.workspace.devfile.io",
+	CheClusterGVK:   "checlusters.org.eclipse.che",
+}
+
+// serving tells whether the watch on gvk runs, i.e. its kind is served.
+func (w *optionalWatches) serving(gvk schema.GroupVersionKind) bool {
+	if w == nil {
+		return true // no manager (tests that call the reconciler directly): ask
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.started[gvk]
+}
+
 // ensure starts every optional watch whose kind is now served.
 func (w *optionalWatches) ensure(ctx context.Context) error {
 	if w == nil {
@@ -40,8 +59,16 @@ func (w *optionalWatches) ensure(ctx context.Context) error {
 	if w.started == nil {
 		w.started = map[schema.GroupVersionKind]bool{}
 	}
-	for _, gvk := range []schema.GroupVersionKind{DWOConfigGVK, DevWorkspaceGVK, CheClusterGVK} {
+	for gvk, crd := range optionalKinds {
 		if w.started[gvk] {
+			continue
+		}
+		// The CRDs are watched (metadata): asking the REST mapper about a
+		// kind that is not served would cost a discovery request at every
+		// reconcile.
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+		if err := w.mgr.GetClient().Get(ctx, client.ObjectKey{Name: crd}, m); err != nil {
 			continue
 		}
 		if _, err := w.mgr.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {

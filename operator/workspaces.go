@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// Workspace Deployments are only read (metadata), to count them.
+// Workspace Deployments are only read (cached, trimmed), to count them.
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
 
 // WorkspaceIDLabel marks every object DWO creates for a workspace.
@@ -90,16 +90,11 @@ func CountWorkspaces(deployments []appsv1.Deployment, nestedWanted bool) Workspa
 }
 
 func (r *Reconciler) countWorkspaces(ctx context.Context, nestedWanted bool) (WorkspaceCounts, error) {
-	var total WorkspaceCounts
-	cont := ""
-	for {
-		page := &appsv1.DeploymentList{}
-		if err := r.APIReader.List(ctx, page, client.HasLabels{WorkspaceIDLabel}, client.Limit(workspacePageSize), client.Continue(cont)); err != nil {
-			return WorkspaceCounts{}, fmt.Errorf("list workspace Deployments: %w", err)
-		}
-		total = total.Plus(CountWorkspaces(page.Items, nestedWanted))
-		if cont = page.Continue; cont == "" {
-			return total, nil
-		}
+	// From the cache, trimmed to what counting reads (keepWorkspaceShape):
+	// no API request, however many workspaces there are.
+	list := &appsv1.DeploymentList{}
+	if err := r.Client.List(ctx, list, client.HasLabels{WorkspaceIDLabel}); err != nil {
+		return WorkspaceCounts{}, fmt.Errorf("list workspace Deployments: %w", err)
 	}
+	return CountWorkspaces(list.Items, nestedWanted), nil
 }

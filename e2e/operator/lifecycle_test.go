@@ -205,6 +205,24 @@ func TestOperatorLifecycle(t *testing.T) {
 		if w := env.requests.WritesSince(before); len(w) > 0 {
 			t.Errorf("reconcile with nothing changed wrote: %v", w)
 		}
+		// Detection and counting read the caches: a reconcile costs the same
+		// few requests (discovery, ClusterVersion, FeatureGate, two CRDs)
+		// however many workspaces and nodes there are — no LIST of either.
+		made, n := map[string]int{}, 0
+		for k, v := range env.requests.Snapshot() {
+			if d := v - before[k]; d > 0 && !strings.HasPrefix(k, "WATCH ") {
+				made[k], n = d, n+d
+			}
+		}
+		t.Logf("one reconcile made %d requests: %v", n, made)
+		for k := range made {
+			if strings.HasSuffix(k, "/nodes") || strings.HasSuffix(k, "/deployments") {
+				t.Errorf("a reconcile listed %s from the API server instead of the cache", k)
+			}
+		}
+		if n > 8 {
+			t.Errorf("one reconcile made %d requests, want a small constant (<= 8): %v", n, made)
+		}
 	})
 
 	t.Run("use_is_granted_narrowly", func(t *testing.T) {
