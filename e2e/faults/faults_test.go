@@ -315,6 +315,16 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(t, c, enablerv1alpha1.ReasonConfigured)
+	// The test's etcd runs without fsync (envtest), so a write acknowledged
+	// just before the kill may be gone after it; the operator's caches see
+	// that only once their watches have listed again, and it then writes it
+	// again. Converged means the pin is back, not only Ready.
+	localcluster.Eventually(t, timeout, "the DevWorkspaceOperatorConfig pins our SCC", func() error {
+		if got := pinned(t, c); got != enablerv1alpha1.DefaultSCCName {
+			return fmt.Errorf("DWOC pins %q", got)
+		}
+		return nil
+	})
 	t.Logf("configured %s after the API server and etcd were killed (3 s outage), %d workspaces in %d namespaces",
 		time.Since(restarted).Round(100*time.Millisecond), total, len(want))
 	assertConfigured(t, c)
