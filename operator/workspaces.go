@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// Workspace Deployments are only read (cached, trimmed), to count them.
+// Workspace Deployments are only read (metadata cached, pages to count).
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
 
 // WorkspaceIDLabel marks every object DWO creates for a workspace.
@@ -89,12 +89,24 @@ func CountWorkspaces(deployments []appsv1.Deployment, nestedWanted bool) Workspa
 	return c
 }
 
+// workspacePageSize bounds how many workspace Deployments are decoded at
+// once: the counts are read page by page rather than cached whole.
+const workspacePageSize = 500
+
+// countWorkspaces reads the workspace Deployments page by page: caching
+// their templates would cost more memory than the pages cost requests
+// (one per 500 workspaces per reconcile; reconciles coalesce events).
 func (r *Reconciler) countWorkspaces(ctx context.Context, nestedWanted bool) (WorkspaceCounts, error) {
-	// From the cache, trimmed to what counting reads (keepWorkspaceShape):
-	// no API request, however many workspaces there are.
-	list := &appsv1.DeploymentList{}
-	if err := r.Client.List(ctx, list, client.HasLabels{WorkspaceIDLabel}); err != nil {
-		return WorkspaceCounts{}, fmt.Errorf("list workspace Deployments: %w", err)
+	var total WorkspaceCounts
+	cont := ""
+	for {
+		page := &appsv1.DeploymentList{}
+		if err := r.APIReader.List(ctx, page, client.HasLabels{WorkspaceIDLabel}, client.Limit(workspacePageSize), client.Continue(cont)); err != nil {
+			return WorkspaceCounts{}, fmt.Errorf("list workspace Deployments: %w", err)
+		}
+		total = total.Plus(CountWorkspaces(page.Items, nestedWanted))
+		if cont = page.Continue; cont == "" {
+			return total, nil
+		}
 	}
-	return CountWorkspaces(list.Items, nestedWanted), nil
 }
