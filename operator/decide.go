@@ -86,17 +86,22 @@ func decide(nc *enablerv1alpha1.NestedContainers, report *detect.Report, builtIn
 }
 
 // inconclusive tells whether every reason for an Unsupported verdict is one
-// that passes (objects missing or unreadable for a moment, a FeatureGate not
+// that passes (objects or API groups missing for a moment, a FeatureGate not
 // yet listing the new version mid-upgrade), rather than a fact about the
-// cluster (too old, gates off, not OpenShift).
+// cluster (too old, gates off). It only matters for a cluster that was
+// configured (see decide).
 func inconclusive(rs []detect.Reason) bool {
 	if len(rs) == 0 {
 		return false
 	}
 	for _, r := range rs {
 		switch r.Code {
+		// NotOpenShift for a cluster that was configured as OpenShift: right
+		// after the API server restarts, the groups its CRDs serve
+		// (config.openshift.io among them) are missing from discovery for a
+		// moment. A cluster does not stop being OpenShift.
 		case detect.ReasonClusterVersionMissing, detect.ReasonClusterVersionUnknown, detect.ReasonVersionUnparsable,
-			detect.ReasonFeatureGateMissing, detect.ReasonFeatureGateVersionMissing:
+			detect.ReasonFeatureGateMissing, detect.ReasonFeatureGateVersionMissing, detect.ReasonNotOpenShift:
 		default:
 			return false
 		}

@@ -82,7 +82,11 @@ func TestDecideHoldsTheLastGoodConfiguration(t *testing.T) {
 		{"cluster_version_unreadable", []detect.Reason{{Code: detect.ReasonClusterVersionMissing}}, true, true},
 		{"not_configured_before_holds_nothing", []detect.Reason{{Code: detect.ReasonFeatureGateVersionMissing}}, false, false},
 		{"gates_turned_off_is_a_fact", []detect.Reason{{Code: detect.ReasonFeatureGatesNotEnabled}}, true, false},
-		{"one_fact_among_passing_reasons_is_a_fact", []detect.Reason{{Code: detect.ReasonFeatureGateVersionMissing}, {Code: detect.ReasonNotOpenShift}}, true, false},
+		{"one_fact_among_passing_reasons_is_a_fact", []detect.Reason{{Code: detect.ReasonFeatureGateVersionMissing}, {Code: detect.ReasonOpenShiftTooOld}}, true, false},
+		// Right after an API server restart its CRD-served groups are
+		// missing from discovery for a moment.
+		{"openshift_group_gone_after_a_restart", []detect.Reason{{Code: detect.ReasonNotOpenShift}}, true, true},
+		{"not_openshift_never_configured_holds_nothing", []detect.Reason{{Code: detect.ReasonNotOpenShift}}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := decide(nc, &detect.Report{Verdict: detect.Unsupported, Reasons: tc.reasons}, "", tc.configured)

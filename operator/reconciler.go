@@ -30,6 +30,10 @@ import (
 // again.
 const blockedRecheck = 30 * time.Second
 
+// holdRecheck is how soon a configuration kept while detection cannot tell
+// is looked at again.
+const holdRecheck = 10 * time.Second
+
 // Finalizer lets the operator remove what it wrote when the
 // NestedContainers resource is deleted.
 const Finalizer = "enabler.nested-workspaces.io/cleanup"
@@ -94,6 +98,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	if err := outcome.retryError(); err != nil {
 		return ctrl.Result{}, err
+	}
+	if plan.Hold {
+		// Nothing watched may change when the cause passes (discovery after
+		// an API server restart): look again soon.
+		return ctrl.Result{RequeueAfter: holdRecheck}, nil
 	}
 	if outcome.waitsOnUnwatched() || plan.WhyNotReason == enablerv1alpha1.ReasonDevWorkspaceMissing || plan.WhyNotReason == enablerv1alpha1.ReasonDevWorkspaceTooOld {
 		return ctrl.Result{RequeueAfter: blockedRecheck}, nil

@@ -307,8 +307,9 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 	startOperator(t, c.Config)
 	setSpec(t, c, true, enablerv1alpha1.BuiltInNever)
 	// Down once the toggle-on is under way: the SCC is there, grants follow.
+	ours := &securityv1.SecurityContextConstraints{}
 	localcluster.Eventually(t, timeout, "toggle-on under way", func() error {
-		return c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.DefaultSCCName}, &securityv1.SecurityContextConstraints{})
+		return c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.DefaultSCCName}, ours)
 	})
 	restarted := time.Now()
 	if err := c.RestartControlPlane(ctx, 3*time.Second); err != nil {
@@ -328,6 +329,13 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 	t.Logf("configured %s after the API server and etcd were killed (3 s outage), %d workspaces in %d namespaces",
 		time.Since(restarted).Round(100*time.Millisecond), total, len(want))
 	assertConfigured(t, c)
+	// Nothing was torn down meanwhile: right after the restart discovery
+	// misses the CRD-served groups for a moment (config.openshift.io:
+	// "not OpenShift"), which must not count as a fact.
+	after := &securityv1.SecurityContextConstraints{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.DefaultSCCName}, after); err != nil || after.UID != ours.UID {
+		t.Errorf("our SCC was deleted and created again across the restart (uid %s -> %s, %v)", ours.UID, after.UID, err)
+	}
 	localcluster.Eventually(t, timeout, "every grant in place, none too many", func() error {
 		rbs := &rbacv1.RoleBindingList{}
 		if err := c.Client.List(ctx, rbs, client.MatchingLabels(scc.ManagedLabels())); err != nil {
