@@ -224,8 +224,11 @@ func TestOperatorLifecycle(t *testing.T) {
 				t.Errorf("a reconcile read %d pages of workspace Deployments for a handful of workspaces", v)
 			}
 		}
-		if n > 8 {
-			t.Errorf("one reconcile made %d requests, want a small constant (<= 8): %v", n, made)
+		// One more when the cache holds OpenShift's SCC as read under an older
+		// SCC schema (tests before this one switch releases): it is then
+		// looked at on the API server (see TestBuiltInSCCIsUsedAfterTheSCCSchemaChanges).
+		if n > 9 {
+			t.Errorf("one reconcile made %d requests, want a small constant (<= 9): %v", n, made)
 		}
 	})
 
