@@ -16,6 +16,8 @@ OUT="$CACHE_ROOT/k8s-v${K8S_VERSION}_etcd-v${ETCD_VERSION}"
 # `demo --keep`.
 BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok openshift-admission)
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=hack/lib.sh
+source "$here/lib.sh"
 admission_src="$here/openshift-admission"
 admission_sum="$(cd "$admission_src" && cat go.mod go.sum *.go | sha256sum | cut -c1-16)"
 
@@ -46,38 +48,11 @@ need() { local b; for b in "${missing[@]}"; do [[ "$b" == "$1" ]] && return 0; d
 
 if need kube-apiserver || need kube-controller-manager || need kube-scheduler || need kubectl; then
   say "building Kubernetes v${K8S_VERSION} binaries from the module proxy (cold: ~6 min on 2 cores)"
-  mod="$work/k8s"; mkdir -p "$mod"
-  gomod_file="$(cd "$mod" && go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
-  [[ -f "$gomod_file" ]] || { say "cannot read go.mod of k8s.io/kubernetes@v${K8S_VERSION}"; exit 1; }
-  staging_version="v0.${K8S_VERSION#1.}"
-  {
-    echo "module nested-workspaces.local/k8sbins"
-    echo "go 1.24"
-    echo "require k8s.io/kubernetes v${K8S_VERSION}"
-    # k8s.io/kubernetes replaces its staging modules with local paths; point
-    # each one at its published version instead.
-    grep -E '^[[:space:]]*k8s\.io/[a-z0-9-]+ => \./staging/' "$gomod_file" \
-      | awk -v v="$staging_version" '{print "replace " $1 " => " $1 " " v}'
-  } > "$mod/go.mod"
-  say "$(grep -c '^replace' "$mod/go.mod") staging modules pinned to ${staging_version}"
-  cat > "$mod/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-GO
-  (cd "$mod" && say "resolving modules" && go mod tidy -e >/dev/null 2>&1 || true)
-  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
-  ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=v${K8S_VERSION} -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor}"
-  done
+  mod="$work/k8s"
+  say "resolving modules"
+  pinned="$(k8s_module "$mod" nested-workspaces.local/k8sbins "$K8S_VERSION" kube-apiserver kube-controller-manager kube-scheduler kubectl)"
+  say "$pinned"
+  ldflags="$(k8s_ldflags "$K8S_VERSION")"
   for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     need "$b" || continue
     say "go build $b ..."

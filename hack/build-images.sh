@@ -14,18 +14,11 @@ VERSION="${VERSION:-$(cat VERSION)}"
 IMAGE="${IMAGE:?set IMAGE, or run make images}"
 PODMAN="${PODMAN:-podman}"
 say() { printf '[images] %s\n' "$*" >&2; }
+# shellcheck source=hack/lib.sh
+source hack/lib.sh
 
 if ! command -v podman >/dev/null; then
-  if [[ $(id -u) -ne 0 ]]; then
-    say "podman is not installed: install it (apt-get install podman) or run as root"
-    exit 1
-  fi
-  say "installing podman from Debian"
-  (
-    flock 9
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq podman >&2
-  ) 9>/run/lock/nested-workspaces-e2e-apt.lock
+  install_debian_packages podman
 fi
 
 say "building the static nested-enabler binary"

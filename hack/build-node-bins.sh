@@ -24,24 +24,15 @@ BINS=(kubelet containerd ctr containerd-shim-runc-v2 runc)
 DEBIAN_PACKAGES=(libseccomp-dev pkg-config gcc containernetworking-plugins iproute2 iptables busybox-static)
 
 say() { printf '[node-bins] %s\n' "$*" >&2; }
+# shellcheck source=hack/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 if [[ "${1:-}" == "--print-dir" ]]; then echo "$OUT"; exit 0; fi
 
-missing_pkgs=()
-for p in "${DEBIAN_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_pkgs+=("$p")
-done
-if [[ ${#missing_pkgs[@]} -gt 0 ]]; then
-  if [[ $(id -u) -ne 0 ]]; then
-    say "missing Debian packages: ${missing_pkgs[*]}; install them as root (apt-get install ${missing_pkgs[*]})"
-    exit 1
-  fi
-  say "installing Debian packages: ${missing_pkgs[*]}"
-  (
-    flock 9
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing_pkgs[@]}" >&2
-  ) 9>/run/lock/nested-workspaces-e2e-apt.lock
+missing_pkgs="$(debian_packages_missing "${DEBIAN_PACKAGES[@]}")"
+if [[ -n "$missing_pkgs" ]]; then
+  # shellcheck disable=SC2086 # a list of package names
+  install_debian_packages $missing_pkgs
 fi
 
 missing=()
@@ -94,30 +85,10 @@ fi
 
 if need kubelet; then
   say "building kubelet v${K8S_VERSION} from the module proxy (cold: ~3 min on 2 cores) ..."
-  mod="$work/k8s"; mkdir -p "$mod"
-  gomod_file="$(cd "$mod" && go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
-  [[ -f "$gomod_file" ]] || { say "cannot read go.mod of k8s.io/kubernetes@v${K8S_VERSION}"; exit 1; }
-  staging_version="v0.${K8S_VERSION#1.}"
-  {
-    echo "module nested-workspaces.local/kubeletbin"
-    echo "go 1.24"
-    echo "require k8s.io/kubernetes v${K8S_VERSION}"
-    grep -E '^[[:space:]]*k8s\.io/[a-z0-9-]+ => \./staging/' "$gomod_file" \
-      | awk -v v="$staging_version" '{print "replace " $1 " => " $1 " " v}'
-  } > "$mod/go.mod"
-  cat > "$mod/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import _ "k8s.io/kubernetes/cmd/kubelet"
-GO
-  (cd "$mod" && go mod tidy -e >/dev/null 2>&1 || true)
-  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
-  ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=v${K8S_VERSION} -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor}"
-  done
+  mod="$work/k8s"
+  pinned="$(k8s_module "$mod" nested-workspaces.local/kubeletbin "$K8S_VERSION" kubelet)"
+  say "$pinned"
+  ldflags="$(k8s_ldflags "$K8S_VERSION")"
   start=$SECONDS
   (cd "$mod" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/kubelet.tmp" k8s.io/kubernetes/cmd/kubelet)
   mv "$OUT/kubelet.tmp" "$OUT/kubelet"

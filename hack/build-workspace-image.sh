@@ -27,6 +27,8 @@ key="$(sha256sum "$0" | cut -c1-16)"
 OUT="$CACHE_ROOT/workspace-rootfs-${SUITE}-${key}.tar"
 
 say() { printf '[workspace-image] %s\n' "$*" >&2; }
+# shellcheck source=hack/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 if [[ "${1:-}" == "--print-path" ]]; then echo "$OUT"; exit 0; fi
 if [[ -f "$OUT" ]]; then
@@ -38,17 +40,12 @@ if [[ $(id -u) -ne 0 ]]; then
   say "building the workspace image needs root (debootstrap, setcap)"
   exit 1
 fi
-for tool in debootstrap setcap; do
-  if ! command -v "$tool" >/dev/null; then
-    pkg=$tool; [[ $tool == setcap ]] && pkg=libcap2-bin
-    say "installing Debian package $pkg"
-    (
-      flock 9
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$pkg" >&2
-    ) 9>/run/lock/nested-workspaces-e2e-apt.lock
-  fi
-done
+tool_packages=()
+command -v debootstrap >/dev/null || tool_packages+=(debootstrap)
+command -v setcap >/dev/null || tool_packages+=(libcap2-bin)
+if [[ ${#tool_packages[@]} -gt 0 ]]; then
+  install_debian_packages "${tool_packages[@]}"
+fi
 
 mkdir -p "$CACHE_ROOT"
 work="$(mktemp -d "${TMPDIR:-/tmp}/nested-workspace-image.XXXXXX")"

@@ -1,0 +1,67 @@
+# Shared by the hack/ build scripts (source it; it defines functions only).
+
+# debian_packages_missing PKG...: prints the packages dpkg does not have
+# installed, space-separated.
+debian_packages_missing() {
+  local p missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  echo "${missing[*]}"
+}
+
+# install_debian_packages PKG...: installs the packages, as root, one
+# installer at a time across the project's scripts and tests (the e2e
+# harnesses take the same lock). Fails naming the packages when not root.
+install_debian_packages() {
+  if [[ $(id -u) -ne 0 ]]; then
+    printf 'missing Debian packages: %s; install them as root (apt-get install %s)\n' "$*" "$*" >&2
+    return 1
+  fi
+  printf 'installing Debian packages: %s\n' "$*" >&2
+  (
+    flock 9
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@" >&2
+  ) 9>/run/lock/nested-workspaces-e2e-apt.lock
+}
+
+# k8s_module DIR MODULE K8S_VERSION CMD...: makes DIR a throwaway Go module
+# that requires k8s.io/kubernetes at K8S_VERSION and imports the given
+# commands (e.g. kubelet), so that `go build k8s.io/kubernetes/cmd/CMD`
+# works there from the Go module proxy. k8s.io/kubernetes replaces its
+# staging modules with local paths; each one is pointed at its published
+# version instead. Prints how many were pinned.
+k8s_module() {
+  local dir=$1 module=$2 version=$3 gomod_file staging cmd
+  shift 3
+  mkdir -p "$dir"
+  gomod_file="$(cd "$dir" && go mod download -json "k8s.io/kubernetes@v${version}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+  [[ -f "$gomod_file" ]] || { echo "cannot read go.mod of k8s.io/kubernetes@v${version}" >&2; return 1; }
+  staging="v0.${version#1.}"
+  {
+    echo "module $module"
+    echo "go 1.24"
+    echo "require k8s.io/kubernetes v${version}"
+    grep -E '^[[:space:]]*k8s\.io/[a-z0-9-]+ => \./staging/' "$gomod_file" \
+      | awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'
+  } > "$dir/go.mod"
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for cmd in "$@"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$cmd"; done
+    printf ')\n'
+  } > "$dir/tools.go"
+  (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true)
+  echo "$(grep -c '^replace' "$dir/go.mod") staging modules pinned to ${staging}"
+}
+
+# k8s_ldflags K8S_VERSION: the -ldflags that give Kubernetes binaries their
+# version (stripped).
+k8s_ldflags() {
+  local version=$1 minor pkg flags="-s -w"
+  minor="$(echo "$version" | cut -d. -f2)"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=v${version} -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor}"
+  done
+  echo "$flags"
+}
