@@ -15,7 +15,6 @@
 package podman_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"errors"
 	"fmt"
@@ -30,6 +29,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 // Debian packages the pod is built from.
@@ -143,9 +144,7 @@ func installPackages() error {
 	return nil
 }
 
-// writeBusyboxImage makes a root filesystem from busybox-static: the binary,
-// a symlink per applet, and a directory owned by nobody (65534) so that
-// importing it proves the subordinate ranges reach that far.
+// writeBusyboxImage writes localcluster.BusyboxRootfs with every applet.
 func writeBusyboxImage(path string) error {
 	bin, err := os.ReadFile("/bin/busybox")
 	if err != nil {
@@ -155,51 +154,7 @@ func writeBusyboxImage(path string) error {
 	if err != nil {
 		return fmt.Errorf("busybox --list: %w", err)
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	now := time.Now()
-	dirs := []struct {
-		name     string
-		mode     int64
-		uid, gid int
-	}{{"bin", 0o755, 0, 0}, {"dev", 0o755, 0, 0}, {"etc", 0o755, 0, 0}, {"proc", 0o555, 0, 0},
-		{"sys", 0o555, 0, 0}, {"tmp", 0o1777, 0, 0}, {"root", 0o700, 0, 0}, {"home", 0o755, 0, 0},
-		{"home/nobody", 0o755, 65534, 65534}}
-	for _, d := range dirs {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d.name + "/", Mode: d.mode, Uid: d.uid, Gid: d.gid, ModTime: now}); err != nil {
-			return err
-		}
-	}
-	files := map[string]string{
-		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home/nobody:/bin/false\n",
-		"etc/group":  "root:x:0:\nnobody:x:65534:\n",
-	}
-	for name, content := range files {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(content)), ModTime: now}); err != nil {
-			return err
-		}
-		if _, err := tw.Write([]byte(content)); err != nil {
-			return err
-		}
-	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(bin)), ModTime: now}); err != nil {
-		return err
-	}
-	if _, err := tw.Write(bin); err != nil {
-		return err
-	}
-	for _, applet := range strings.Fields(string(list)) {
-		if applet == "busybox" {
-			continue
-		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + applet, Linkname: "busybox", Mode: 0o777, ModTime: now}); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
+	return localcluster.WriteTarLayer(path, localcluster.BusyboxRootfs(bin, strings.Fields(string(list))))
 }
 
 // podSpec is what a test pod starts with: the image's /etc files as a

@@ -62,7 +62,7 @@ func prepareNode() (bins string, images []string, cleanup func(), err error) {
 		return "", nil, cleanup, fmt.Errorf("busybox-static (hack/build-node-bins.sh installs it): %w", err)
 	}
 	bbRootfs := filepath.Join(dir, "busybox-rootfs.tar")
-	if err := localcluster.WriteTarLayer(bbRootfs, busyboxRootfs(busybox)); err != nil {
+	if err := localcluster.WriteTarLayer(bbRootfs, localcluster.BusyboxRootfs(busybox, busyboxApplets)); err != nil {
 		return "", nil, cleanup, err
 	}
 	bbTar, err := os.ReadFile(bbRootfs)
@@ -100,28 +100,9 @@ func prepareNode() (bins string, images []string, cleanup func(), err error) {
 	return bins, []string{pause, workspace}, cleanup, nil
 }
 
-// busyboxRootfs is a root filesystem with busybox-static, a symlink per
-// applet used here, and a home owned by nobody (65534).
-func busyboxRootfs(busybox []byte) []localcluster.TarLayer {
-	files := []localcluster.TarLayer{{Name: "bin", Mode: 0o755, Dir: true}}
-	for _, d := range []string{"etc", "tmp", "proc", "sys", "dev", "root", "var", "run", "www"} {
-		mode := int64(0o755)
-		if d == "tmp" {
-			mode = 0o1777
-		}
-		files = append(files, localcluster.TarLayer{Name: d, Mode: mode, Dir: true})
-	}
-	files = append(files,
-		localcluster.TarLayer{Name: "home/nobody", Mode: 0o755, Dir: true, Uid: 65534, Gid: 65534},
-		localcluster.TarLayer{Name: "bin/busybox", Mode: 0o755, Data: busybox},
-		localcluster.TarLayer{Name: "etc/passwd", Mode: 0o644, Data: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home/nobody:/bin/sh\n")},
-		localcluster.TarLayer{Name: "etc/group", Mode: 0o644, Data: []byte("root:x:0:\nnogroup:x:65534:\n")},
-	)
-	for _, applet := range []string{"sh", "id", "cat", "stat", "echo", "wget", "httpd", "sleep", "ls", "mkdir", "chown", "touch", "grep", "env", "hostname", "nc", "su", "cp", "rm"} {
-		files = append(files, localcluster.TarLayer{Name: "bin/" + applet, Link: "busybox"})
-	}
-	return files
-}
+// busyboxApplets are the commands the tests run in busybox containers.
+var busyboxApplets = []string{"sh", "id", "cat", "stat", "echo", "wget", "httpd", "sleep", "ls", "mkdir", "chown", "touch",
+	"grep", "env", "hostname", "nc", "su", "cp", "rm"}
 
 func repoRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()

@@ -200,3 +200,30 @@ func WriteTarLayer(path string, files []TarLayer) error {
 	}
 	return f.Close()
 }
+
+// BusyboxRootfs is a root filesystem from busybox-static: the binary, a
+// symlink per applet, /etc/passwd and /etc/group with root and nobody, and
+// /home/nobody owned by nobody (65534), so that storing it proves an ID map
+// reaches that far.
+func BusyboxRootfs(busybox []byte, applets []string) []TarLayer {
+	files := []TarLayer{}
+	for _, d := range []struct {
+		name string
+		mode int64
+	}{{"bin", 0o755}, {"dev", 0o755}, {"etc", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"tmp", 0o1777},
+		{"root", 0o700}, {"home", 0o755}, {"var", 0o755}, {"run", 0o755}} {
+		files = append(files, TarLayer{Name: d.name, Mode: d.mode, Dir: true})
+	}
+	files = append(files,
+		TarLayer{Name: "home/nobody", Mode: 0o755, Dir: true, Uid: 65534, Gid: 65534},
+		TarLayer{Name: "bin/busybox", Mode: 0o755, Data: busybox},
+		TarLayer{Name: "etc/passwd", Mode: 0o644, Data: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home/nobody:/bin/sh\n")},
+		TarLayer{Name: "etc/group", Mode: 0o644, Data: []byte("root:x:0:\nnogroup:x:65534:\n")},
+	)
+	for _, applet := range applets {
+		if applet != "busybox" {
+			files = append(files, TarLayer{Name: "bin/" + applet, Link: "busybox"})
+		}
+	}
+	return files
+}
