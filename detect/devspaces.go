@@ -214,7 +214,7 @@ func (r *Report) AddDevSpaces(cs []DevSpaces) {
 			continue
 		}
 		if cannot {
-			why := reasonMessages(r.Reasons)
+			why := r.ReasonsMessage()
 			if r.Verdict == Supported {
 				why = "no node's container runtime supports user namespaces"
 			}
@@ -234,12 +234,4 @@ func (r *Report) AddDevSpaces(cs []DevSpaces) {
 				c.Key(), c.WorkspaceConfig, strings.Join(fields, "; "))})
 		}
 	}
-}
-
-func reasonMessages(rs []Reason) string {
-	msgs := make([]string, 0, len(rs))
-	for _, r := range rs {
-		msgs = append(msgs, r.Message)
-	}
-	return strings.Join(msgs, "; ")
 }

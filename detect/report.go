@@ -3,6 +3,7 @@ package detect
 import (
 	"math"
 	"sort"
+	"strings"
 )
 
 // Verdict says whether nested containers can be turned on.
@@ -87,6 +88,19 @@ type Report struct {
 	// Degraded are problems that do not make the cluster unsupported but
 	// keep nested workspaces from working fully.
 	Degraded []Reason `json:"degraded,omitempty"`
+}
+
+// ReasonsMessage is the messages of the reasons the verdict is Unsupported,
+// joined; "no reason given" when there are none.
+func (r *Report) ReasonsMessage() string {
+	msgs := make([]string, 0, len(r.Reasons))
+	for _, reason := range r.Reasons {
+		msgs = append(msgs, reason.Message)
+	}
+	if len(msgs) == 0 {
+		return "no reason given"
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // OpenShiftMinor is the minor version of an OpenShift 4 cluster, for

@@ -71,10 +71,10 @@ func decide(nc *enablerv1alpha1.NestedContainers, report *detect.Report, builtIn
 			}
 		}
 	case report.Verdict != detect.Supported && configured && inconclusive(report.Reasons):
-		p.Hold, p.HoldWhy = true, "cannot tell now whether the cluster supports nested containers ("+reasonMessages(report.Reasons)+
+		p.Hold, p.HoldWhy = true, "cannot tell now whether the cluster supports nested containers ("+report.ReasonsMessage()+
 			"); keeping the configuration in place until it can (this happens mid-upgrade)"
 	case report.Verdict != detect.Supported:
-		p.WhyNotReason, p.WhyNot = enablerv1alpha1.ReasonClusterUnsupported, "cluster cannot run nested containers: "+reasonMessages(report.Reasons)
+		p.WhyNotReason, p.WhyNot = enablerv1alpha1.ReasonClusterUnsupported, "cluster cannot run nested containers: "+report.ReasonsMessage()
 	case dwo != nil:
 		// Without a DevWorkspace Operator that can set hostUsers, an SCC and
 		// grants would serve no workspace: write nothing.
@@ -132,17 +132,6 @@ func dwoProblem(report *detect.Report) *problem {
 		}
 	}
 	return nil
-}
-
-func reasonMessages(rs []detect.Reason) string {
-	msgs := make([]string, 0, len(rs))
-	for _, r := range rs {
-		msgs = append(msgs, r.Message)
-	}
-	if len(msgs) == 0 {
-		return "no reason given"
-	}
-	return strings.Join(msgs, "; ")
 }
 
 // transition says in a few words what the plan makes of the cluster, for

@@ -119,9 +119,9 @@ func setConditions(st *enablerv1alpha1.NestedContainersStatus, gen int64, rep *d
 		set(enablerv1alpha1.ConditionSupported, true, enablerv1alpha1.ReasonClusterSupported, supportedMessage(rep))
 	case p.Hold:
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: enablerv1alpha1.ConditionSupported, Status: metav1.ConditionUnknown,
-			Reason: enablerv1alpha1.ReasonDetectionInconclusive, Message: reasonMessages(rep.Reasons), ObservedGeneration: gen})
+			Reason: enablerv1alpha1.ReasonDetectionInconclusive, Message: rep.ReasonsMessage(), ObservedGeneration: gen})
 	default:
-		set(enablerv1alpha1.ConditionSupported, false, enablerv1alpha1.ReasonClusterUnsupported, reasonMessages(rep.Reasons))
+		set(enablerv1alpha1.ConditionSupported, false, enablerv1alpha1.ReasonClusterUnsupported, rep.ReasonsMessage())
 	}
 
 	switch {

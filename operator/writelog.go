@@ -18,8 +18,10 @@ type writeLogger struct {
 
 func withWriteLog(c client.Client) client.Client { return &writeLogger{Client: c} }
 
-func (w *writeLogger) logWrite(ctx context.Context, verb string, obj client.Object, opts []string, err error) {
-	if err != nil || isDryRun(opts) {
+// logWrite logs a write that happened: not a failed one, nor a dry run
+// (dryRun holds the options' DryRun values).
+func (w *writeLogger) logWrite(ctx context.Context, verb string, obj client.Object, dryRun []string, err error) {
+	if err != nil || len(dryRun) > 0 {
 		return
 	}
 	gvk, _ := w.GroupVersionKindFor(obj)
@@ -36,9 +38,6 @@ func kindOf(gvk schema.GroupVersionKind, obj client.Object) string {
 	}
 	return obj.GetObjectKind().GroupVersionKind().Kind
 }
-
-// isDryRun tells whether the options asked for a dry run.
-func isDryRun(dryRun []string) bool { return len(dryRun) > 0 }
 
 func (w *writeLogger) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
 	err := w.Client.Create(ctx, obj, opts...)
@@ -60,9 +59,7 @@ func (w *writeLogger) Patch(ctx context.Context, obj client.Object, patch client
 
 func (w *writeLogger) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
 	err := w.Client.Delete(ctx, obj, opts...)
-	if client.IgnoreNotFound(err) == nil && err == nil {
-		w.logWrite(ctx, "delete", obj, (&client.DeleteOptions{}).ApplyOptions(opts).DryRun, nil)
-	}
+	w.logWrite(ctx, "delete", obj, (&client.DeleteOptions{}).ApplyOptions(opts).DryRun, err)
 	return err
 }
 
