@@ -34,7 +34,8 @@ const (
 // (Dev Spaces 3.25+) has them.
 var (
 	CheClusterGVK = schema.GroupVersionKind{Group: "org.eclipse.che", Version: "v2", Kind: "CheCluster"}
-	dwocGVK       = schema.GroupVersionKind{Group: "controller.devfile.io", Version: "v1alpha1", Kind: "DevWorkspaceOperatorConfig"}
+	// DWOConfigGVK is the DevWorkspace Operator's configuration kind.
+	DWOConfigGVK = schema.GroupVersionKind{Group: "controller.devfile.io", Version: "v1alpha1", Kind: "DevWorkspaceOperatorConfig"}
 )
 
 const (
@@ -106,13 +107,13 @@ func ReadDevSpaces(ctx context.Context, reader client.Reader) ([]DevSpaces, erro
 	for i := range list.Items {
 		cc := &list.Items[i]
 		cfg := &unstructured.Unstructured{}
-		cfg.SetGroupVersionKind(dwocGVK)
+		cfg.SetGroupVersionKind(DWOConfigGVK)
 		err := reader.Get(ctx, client.ObjectKey{Namespace: cc.GetNamespace(), Name: CheWorkspaceConfigName}, cfg)
 		switch {
 		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 			cfg = nil
 		case apierrors.IsForbidden(err):
-			return nil, &PermissionError{Verb: "get", Group: dwocGVK.Group, Resource: "devworkspaceoperatorconfigs", Name: CheWorkspaceConfigName, Err: err}
+			return nil, &PermissionError{Verb: "get", Group: DWOConfigGVK.Group, Resource: "devworkspaceoperatorconfigs", Name: CheWorkspaceConfigName, Err: err}
 		case err != nil:
 			return nil, fmt.Errorf("get DevWorkspaceOperatorConfig %s/%s: %w", cc.GetNamespace(), CheWorkspaceConfigName, err)
 		}

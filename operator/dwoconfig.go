@@ -9,7 +9,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/nested-workspaces/enabler/detect"
 )
 
 // DevWorkspaceOperatorConfigs: read all (Che's and others' may override
@@ -30,7 +31,7 @@ const (
 )
 
 // DWOConfigGVK is the DevWorkspaceOperatorConfig kind.
-var DWOConfigGVK = schema.GroupVersionKind{Group: "controller.devfile.io", Version: "v1alpha1", Kind: "DevWorkspaceOperatorConfig"}
+var DWOConfigGVK = detect.DWOConfigGVK
 
 // WorkspaceSettings is what a nested-capable workspace pod needs.
 type WorkspaceSettings struct {

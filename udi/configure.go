@@ -132,12 +132,13 @@ func writeSubIDs(path string, f *SubIDFile, w fileWriter) (WriteMethod, error) {
 
 func configureStorage(ctx context.Context, cfg Config, w fileWriter, r *ConfigureReport) error {
 	path := cfg.StorageConfPath()
-	if foreign(path) {
-		r.StorageConf = keptForeign
+	current, err := os.ReadFile(path)
+	if err == nil && !strings.HasPrefix(string(current), confMarker) {
+		r.StorageConf = keptForeign // the user's own
 		return nil
 	}
 	conditions := storageConditions(cfg, r.UIDMap)
-	stored, haveStored := readStoredDecision(path)
+	stored, haveStored := parseStoredDecision(string(current))
 	if haveStored && stored.DecidedFor == conditions {
 		// A later start with nothing changed: the trials would decide the
 		// same.

@@ -70,15 +70,10 @@ var (
 	programLine  = regexp.MustCompile(`(?m)^mount_program = "([^"]*)"$`)
 )
 
-// readStoredDecision reads a storage.conf udi-setup wrote; ok is false
-// when there is none, or it is not ours, or it does not say what it was
-// decided for (written by an older udi-setup).
-func readStoredDecision(path string) (d storedDecision, ok bool) {
-	data, err := os.ReadFile(path)
-	if err != nil || !strings.HasPrefix(string(data), confMarker) {
-		return d, false
-	}
-	s := string(data)
+// parseStoredDecision reads the content of a storage.conf udi-setup wrote;
+// ok is false when it does not say what it was decided for (written by an
+// older udi-setup).
+func parseStoredDecision(s string) (d storedDecision, ok bool) {
 	for _, l := range strings.Split(s, "\n") {
 		if strings.HasPrefix(l, decidedForPrefix) {
 			d.DecidedFor = strings.TrimPrefix(l, decidedForPrefix)
