@@ -79,6 +79,9 @@ func (d *Detector) Gather(ctx context.Context) (Inputs, error) {
 	if in.OpenShift, err = d.servesGroup(OpenShiftConfigGroup); err != nil {
 		return in, err
 	}
+	if !in.OpenShift {
+		in.OpenShift = d.servesClusterVersions(ctx)
+	}
 	sv, err := d.Discovery.ServerVersion()
 	if err != nil {
 		return in, discoveryError("/version", err)
@@ -135,6 +138,20 @@ func (d *Detector) servesGroup(group string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// servesClusterVersions asks for the ClusterVersions themselves. Right after
+// an API server starts, discovery lists the groups its CRDs serve only once
+// its discovery controller has caught up (seen to take up to a minute and
+// more on a loaded machine), while the CRDs' resources are served as soon
+// as the API server is ready: a cluster must not be taken for "not
+// OpenShift" meanwhile. On a cluster without the group this is one 404.
+func (d *Detector) servesClusterVersions(ctx context.Context) bool {
+	rc := d.Discovery.RESTClient()
+	if rc == nil {
+		return false
+	}
+	return rc.Get().AbsPath("/apis", OpenShiftConfigGroup, "v1", "clusterversions").Param("limit", "1").Do(ctx).Error() == nil
 }
 
 func discoveryError(url string, err error) error {

@@ -316,10 +316,10 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(t, c, enablerv1alpha1.ReasonConfigured)
-	// The test's etcd runs without fsync (envtest), so a write acknowledged
-	// just before the kill may be gone after it; the operator's caches see
-	// that only once their watches have listed again, and it then writes it
-	// again. Converged means the pin is back, not only Ready.
+	// Ready is reported from the operator's caches, which catch up with the
+	// restarted server only once their watches have listed again (a pin
+	// missing at the first check was seen once). Converged means the pin is
+	// in the API server, not only Ready.
 	localcluster.Eventually(t, timeout, "the DevWorkspaceOperatorConfig pins our SCC", func() error {
 		if got := pinned(t, c); got != enablerv1alpha1.DefaultSCCName {
 			return fmt.Errorf("DWOC pins %q", got)
