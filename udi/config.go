@@ -58,6 +58,9 @@ type Config struct {
 	// {os.Executable(), "probe-overlay"}.
 	ProbeCommand []string
 	ProbeEnv     []string
+	// Self is this program (udi-setup), which configure and doctor run again
+	// as the user podman runs as for root (see RootDelegate).
+	Self string
 
 	// PodmanSubIDs, when set, returns the subordinate ranges podman itself
 	// will read for a user (containers/storage's idtools.NewIDMappings). The

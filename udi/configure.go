@@ -34,7 +34,11 @@ type ConfigureReport struct {
 	Runtime              string // "" for podman's default
 	RuntimeWhy           string
 	ContainersConf       WriteMethod
-	Notes                []string
+	// RootDelegate is set when the user is root without CAP_SYS_ADMIN:
+	// podman runs as this delegate, and the storage and engine settings are
+	// the delegate's (in its Configure report).
+	RootDelegate *DelegateReport
+	Notes        []string
 }
 
 // keptForeign is the WriteMethod of a configuration file that exists without
@@ -58,6 +62,11 @@ func Configure(ctx context.Context, cfg Config) (ConfigureReport, error) {
 		return r, fmt.Errorf("UID %d is outside this pod's user namespace (uid_map %s): a namespace-range SCC (restricted-v2) gives UIDs like 1000680000, "+
 			"which a pod user namespace of 65536 IDs cannot hold, so podman cannot map it; run the workspace as a UID below 65536 — "+
 			"the nested SCC does (NestedContainers sets runAsUser, 1000 by default)", cfg.UID, FormatIDMap(r.UIDMap))
+	}
+	if asRoot, err := needsRootDelegate(cfg); err != nil {
+		return r, err
+	} else if asRoot {
+		return r, configureRootDelegate(ctx, cfg, w, &r)
 	}
 	if r.SubUIDs, err = PlanSubIDs(r.UIDMap, cfg.UID); err != nil {
 		return r, fmt.Errorf("plan subordinate UIDs for UID %d: %w", cfg.UID, err)
@@ -261,6 +270,16 @@ func (r ConfigureReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "user namespace: uid_map %s; gid_map %s\n", FormatIDMap(r.UIDMap), FormatIDMap(r.GIDMap))
 	fmt.Fprintf(&b, "passwd: %s (UID %d, GID %d): %s\n", r.User.Name, r.User.UID, r.User.GID, r.Passwd)
+	if d := r.RootDelegate; d != nil {
+		fmt.Fprintf(&b, "podman for root: runs as %s (UID %d, GID %d, home %s; passwd %s): root without CAP_SYS_ADMIN can neither mount (rootful) nor map UID 0 into a namespace of its own (rootless)\n",
+			d.Name, d.UID, d.GID, d.Home, d.Passwd)
+		fmt.Fprintf(&b, "subuid: %s: %s\n", FormatRanges(d.Name, r.SubUIDs), r.SubUIDFile)
+		fmt.Fprintf(&b, "subgid: %s: %s\n", FormatRanges(d.Name, r.SubGIDs), r.SubGIDFile)
+		for _, line := range strings.Split(d.Configure, "\n") {
+			fmt.Fprintf(&b, "%s: %s\n", d.Name, line)
+		}
+		return b.String()
+	}
 	fmt.Fprintf(&b, "subuid: %s: %s\n", FormatRanges(r.User.Name, r.SubUIDs), r.SubUIDFile)
 	fmt.Fprintf(&b, "subgid: %s: %s\n", FormatRanges(r.User.Name, r.SubGIDs), r.SubGIDFile)
 	if r.StorageConf == keptForeign {

@@ -46,26 +46,14 @@ const (
 
 // Doctor checks every prerequisite of rootless podman in this pod.
 func Doctor(cfg Config) DoctorReport {
-	uidMap, uidErr := ReadIDMap(cfg.UIDMapPath)
-	gidMap, gidErr := ReadIDMap(cfg.GIDMapPath)
-	status, statusErr := readProcStatus(cfg.StatusPath)
-	user, hasUser, passwdErr := LookupPasswd(cfg.PasswdPath, cfg.UID)
-
-	checks := []Check{
-		checkUserNamespace(cfg, uidMap, uidErr, gidMap, gidErr),
-		checkCapabilities(status, statusErr),
-		checkNoNewPrivs(status, statusErr),
-		checkIDMapper(cfg, "newuidmap", "uid_map", capSetUID, status),
-		checkIDMapper(cfg, "newgidmap", "gid_map", capSetGID, status),
-		checkPasswd(cfg, user, hasUser, passwdErr),
-		checkDevice(cfg.DevFuse, StatusWarn, "fuse-overlayfs cannot be used (native overlay or vfs still can)"),
-		checkDevice(cfg.DevTun, StatusFail, "rootless networking (slirp4netns, pasta) needs it: only --network none works"),
-		checkNetwork(cfg),
-		checkProc(cfg),
-		checkSubIDFile(cfg, "subuid", cfg.SubUIDPath, "UID", cfg.UID, user, hasUser, uidMap, uidErr),
-		checkSubIDFile(cfg, "subgid", cfg.SubGIDPath, "GID", cfg.GID, user, hasUser, gidMap, gidErr),
-		checkStorage(cfg),
+	if asRoot, err := needsRootDelegate(cfg); err == nil && asRoot {
+		return doctorRoot(cfg)
 	}
+	return newDoctorReport(doctorChecks(cfg))
+}
+
+// newDoctorReport is the checks with the verdict: OK unless one failed.
+func newDoctorReport(checks []Check) DoctorReport {
 	r := DoctorReport{Checks: checks, OK: true}
 	for _, c := range checks {
 		if c.Status == StatusFail {
@@ -73,6 +61,45 @@ func Doctor(cfg Config) DoctorReport {
 		}
 	}
 	return r
+}
+
+// doctorChecks is every check for the running user: the pod's, then the
+// user's own.
+func doctorChecks(cfg Config) []Check {
+	return append(podChecks(cfg), userChecks(cfg)...)
+}
+
+// podChecks are the checks whose answer is the same for every user of the
+// pod: its namespace, capabilities, tools, devices and /proc.
+func podChecks(cfg Config) []Check {
+	uidMap, uidErr := ReadIDMap(cfg.UIDMapPath)
+	gidMap, gidErr := ReadIDMap(cfg.GIDMapPath)
+	status, statusErr := readProcStatus(cfg.StatusPath)
+	return []Check{
+		checkUserNamespace(cfg, uidMap, uidErr, gidMap, gidErr),
+		checkCapabilities(status, statusErr),
+		checkNoNewPrivs(status, statusErr),
+		checkIDMapper(cfg, "newuidmap", "uid_map", capSetUID, status),
+		checkIDMapper(cfg, "newgidmap", "gid_map", capSetGID, status),
+		checkDevice(cfg.DevFuse, StatusWarn, "fuse-overlayfs cannot be used (native overlay or vfs still can)"),
+		checkDevice(cfg.DevTun, StatusFail, "rootless networking (slirp4netns, pasta) needs it: only --network none works"),
+		checkNetwork(cfg),
+		checkProc(cfg),
+	}
+}
+
+// userChecks are the running user's own: passwd entry, subordinate IDs and
+// storage configuration.
+func userChecks(cfg Config) []Check {
+	uidMap, uidErr := ReadIDMap(cfg.UIDMapPath)
+	gidMap, gidErr := ReadIDMap(cfg.GIDMapPath)
+	user, hasUser, passwdErr := LookupPasswd(cfg.PasswdPath, cfg.UID)
+	return []Check{
+		checkPasswd(cfg, user, hasUser, passwdErr),
+		checkSubIDFile(cfg, "subuid", cfg.SubUIDPath, "UID", cfg.UID, user, hasUser, uidMap, uidErr),
+		checkSubIDFile(cfg, "subgid", cfg.SubGIDPath, "GID", cfg.GID, user, hasUser, gidMap, gidErr),
+		checkStorage(cfg),
+	}
 }
 
 // WriteText prints one line per check: status, name, detail and the fix.

@@ -4,6 +4,9 @@
 //
 //	udi-setup configure   run by the image's entrypoint at every start
 //	udi-setup doctor      says, one line per prerequisite, what is missing
+//	podman                installed as /usr/local/bin/podman: runs the real
+//	                      podman, for root as the user configure set up
+//	                      for it (see udi.RootDelegate)
 //
 // See docs/udi-setup.md.
 package main
@@ -16,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/nested-workspaces/enabler/udi"
@@ -34,9 +38,15 @@ Usage:
       ~/.config/containers/{storage,containers}.conf. Silent on success.
   udi-setup doctor [-o text|json]
       Check every prerequisite of nested podman; exit 1 if podman cannot work.
+  udi-setup podman ARGS...   (or udi-setup installed as "podman")
+      Run the real podman; as root without CAP_SYS_ADMIN, as the user
+      configure set up for podman as root.
 `
 
 func main() {
+	if filepath.Base(os.Args[0]) == "podman" {
+		os.Exit(podman(os.Args[1:], os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -52,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return doctor(args[1:], stdout, stderr)
 	case probeCommand:
 		return probe(args[1:], stderr)
+	case "podman":
+		return podman(args[1:], stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -72,6 +84,7 @@ func config() (udi.Config, error) {
 		return cfg, fmt.Errorf("find this executable for the storage trial: %w", err)
 	}
 	cfg.ProbeCommand = []string{self, probeCommand}
+	cfg.Self = self
 	return cfg, nil
 }
 
@@ -162,4 +175,40 @@ func probe(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// podman replaces this process with the real podman, switching to the
+// delegate first where the user is root without CAP_SYS_ADMIN. It returns
+// only when that fails.
+func podman(args []string, stderr io.Writer) int {
+	cfg, err := config()
+	if err == nil {
+		err = execPodman(cfg, args)
+	}
+	fmt.Fprintf(stderr, "podman (udi-setup): %v\n", err)
+	return 125 // podman's own exit code for an error of podman itself
+}
+
+func execPodman(cfg udi.Config, args []string) error {
+	plan, err := udi.PlanPodman(cfg)
+	if err != nil {
+		return err
+	}
+	argv := append([]string{"podman"}, args...)
+	env := os.Environ()
+	if d := plan.Delegate; d != nil {
+		// Groups, then GID, then UID: after the UID the process may no
+		// longer change the others. Go applies each to every thread.
+		if err := syscall.Setgroups(nil); err != nil {
+			return fmt.Errorf("drop supplementary groups for %s: %w", d.Name, err)
+		}
+		if err := syscall.Setresgid(d.GID, d.GID, d.GID); err != nil {
+			return fmt.Errorf("switch to GID %d of %s: %w", d.GID, d.Name, err)
+		}
+		if err := syscall.Setresuid(d.UID, d.UID, d.UID); err != nil {
+			return fmt.Errorf("switch to UID %d of %s: %w", d.UID, d.Name, err)
+		}
+		env = udi.DelegateEnv(env, *d)
+	}
+	return syscall.Exec(plan.Path, argv, env)
 }

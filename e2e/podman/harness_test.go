@@ -204,9 +204,12 @@ func startPod(t *testing.T, s suite, spec podSpec) *pod {
 		}
 	}
 	must(os.Chmod(dir, 0o755))
-	for _, d := range []string{"etc", "home", "run"} {
+	for _, d := range []string{"etc", "home", "run", "tmp", "shim"} {
 		must(os.Mkdir(filepath.Join(dir, d), 0o755))
 	}
+	// udi-setup installed as podman, as udi/Containerfile installs it in
+	// /usr/local/bin; a test puts it first in PATH with pathPrefix.
+	must(os.Symlink(s.udiSetup, filepath.Join(dir, "shim", "podman")))
 	hostUID, hostGID := hostBase+spec.UID, hostBase+spec.GID
 	// As in the UDI: /etc/passwd, /etc/subuid, /etc/subgid belong to root
 	// and group 0 may write them; /etc itself is not writable.
@@ -224,6 +227,9 @@ func startPod(t *testing.T, s suite, spec podSpec) *pod {
 		must(os.Chown(filepath.Join(dir, d), hostUID, hostGID))
 	}
 	must(os.Chmod(filepath.Join(dir, "run"), 0o700))
+	// The container's own /tmp (TMPDIR), for every user of the pod.
+	must(os.Chown(filepath.Join(dir, "tmp"), hostBase, hostBase))
+	must(os.Chmod(filepath.Join(dir, "tmp"), 0o777|os.ModeSticky))
 	if len(spec.Hide) > 0 {
 		must(os.WriteFile(filepath.Join(dir, "hide"), []byte(strings.Join(spec.Hide, "\n")+"\n"), 0o644))
 	}

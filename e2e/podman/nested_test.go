@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMain(m *testing.M) {
@@ -102,6 +103,23 @@ func TestDoctorNamesTheProblem(t *testing.T) {
 			needsImage: true,
 		},
 		{
+			// What the unpatched product gave: configure wrote root's
+			// ranges, the doctor said all was well, podman failed.
+			name:       "root before configure",
+			spec:       podSpec{UID: 0, GID: 0, Passwd: basePasswd},
+			wantFails:  []string{"podman as root"},
+			wantDoctor: `podman 4.x runs rootful as UID 0 and cannot mount`,
+			wantPodman: "mkdir /var/lib/containers/storage: permission denied",
+		},
+		{
+			name:       "root without udi-setup installed as podman",
+			spec:       podSpec{UID: 0, GID: 0, Passwd: basePasswd},
+			configure:  true,
+			wantFails:  []string{"podman as root"},
+			wantDoctor: `podman-root is set up, but the first podman in PATH is "/usr/bin/podman", not udi-setup, so root still gets podman as root`,
+			wantPodman: "mkdir /var/lib/containers/storage: permission denied",
+		},
+		{
 			name:       "no slirp4netns or pasta in the image",
 			spec:       podSpec{UID: 1000, GID: 0, Passwd: basePasswd, SubUID: "", SubGID: "", Hide: []string{"/usr/bin/slirp4netns"}},
 			configure:  true,
@@ -160,4 +178,75 @@ func TestDoctorNamesTheProblem(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPodmanAsRoot runs the workspace as UID 0 of the pod's namespace, as an
+// SCC whose range starts at 0 gives it, with SETUID and SETGID only: after
+// configure, podman (udi-setup installed ahead of it) runs containers, files
+// are chowned across the range, services find each other by name and a
+// published port answers at localhost.
+func TestPodmanAsRoot(t *testing.T) {
+	s := setup(t)
+	p := startPod(t, s, podSpec{UID: 0, GID: 0, Passwd: basePasswd})
+	asRoot := execOpts{pathPrefix: p.path("shim")}
+	mustRoot := func(args ...string) string {
+		t.Helper()
+		r := p.runWith(asRoot, args...)
+		if r.code != 0 {
+			t.Fatalf("%q: exit %d", args, r.code)
+		}
+		return r.out
+	}
+	if out := mustRoot("id", "-u"); strings.TrimSpace(out) != "0" {
+		t.Fatalf("the workspace runs as UID %q, want 0", out)
+	}
+	mustRoot(s.udiSetup, "configure")
+	out := mustRoot(s.udiSetup, "doctor")
+	for _, want := range []string{
+		"OK    podman as root  " + p.path("shim/podman") + " runs podman as podman-root (UID 65535, GID 0",
+		"OK    subuid          podman-root:1:65534: 65534 IDs",
+		"OK    subgid          podman-root:1:65535: 65535 IDs",
+		"podman can run nested containers here",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor does not say %q", want)
+		}
+	}
+	// Idempotent: a second start changes nothing.
+	if out := mustRoot(s.udiSetup, "configure", "-v"); strings.Count(out, ": unchanged") < 4 || strings.Contains(out, "created") || strings.Contains(out, "replaced") {
+		t.Errorf("configure again wrote something:\n%s", indent(out))
+	}
+
+	mustRoot("podman", "import", s.image, "localhost/busybox")
+	if got := mustRoot("podman", "info", "--format", "{{.Host.Security.Rootless}} {{.Store.GraphRoot}}"); !strings.HasPrefix(got, "true "+p.path("home/.podman-root/")) {
+		t.Errorf("podman info: %q, want rootless with its storage under the delegate's home", got)
+	}
+	// Container root and nobody, and a file chowned to each: the delegate's
+	// 65535 IDs hold both.
+	got := mustRoot("podman", "run", "--rm", "--network", "none", "localhost/busybox", "sh", "-c",
+		"touch /a /b && chown 0:0 /a && chown 65534:65534 /b && id -u && stat -c %u:%g /a /b")
+	if want := "0\n0:0\n65534:65534\n"; !strings.HasSuffix(got, want) {
+		t.Errorf("in the container: %q, want %q", got, want)
+	}
+
+	// A network where services find each other by name, and a published
+	// port reached from the workspace, root's own shell without the shim.
+	mustRoot("podman", "network", "create", "app")
+	mustRoot("podman", "run", "-d", "--name", "web", "--network", "app", "-p", "18080:8080", "localhost/busybox", "httpd", "-f", "-p", "8080", "-h", "/etc")
+	var byName, published result
+	for range 50 {
+		byName = p.runWith(asRoot, "podman", "run", "--rm", "--network", "app", "localhost/busybox", "wget", "-q", "-O-", "http://web:8080/hostname")
+		published = p.run("wget", "-q", "-O-", "http://127.0.0.1:18080/hostname")
+		if byName.code == 0 && published.code == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if byName.code != 0 {
+		t.Errorf("service by name: exit %d: %s", byName.code, byName.out)
+	}
+	if published.code != 0 {
+		t.Errorf("published port at localhost: exit %d: %s", published.code, published.out)
+	}
+	mustRoot("podman", "rm", "-f", "-t", "0", "web")
 }

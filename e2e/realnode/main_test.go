@@ -76,6 +76,8 @@ func prepareNode() (bins string, images []string, cleanup func(), err error) {
 	top := filepath.Join(dir, "workspace-top.tar")
 	if err := localcluster.WriteTarLayer(top, []localcluster.TarLayer{
 		{Name: "usr/local/bin/udi-setup", Mode: 0o755, Data: setup},
+		// As udi/Containerfile installs it: podman for root (see udi.RootDelegate).
+		{Name: "usr/local/bin/podman", Link: "udi-setup"},
 		{Name: "opt/nested-workspaces", Mode: 0o755, Dir: true},
 		{Name: strings.TrimPrefix(busyboxArchive, "/"), Mode: 0o644, Data: bbTar},
 	}); err != nil {
