@@ -204,7 +204,7 @@ func startPod(t *testing.T, s suite, spec podSpec) *pod {
 		}
 	}
 	must(os.Chmod(dir, 0o755))
-	for _, d := range []string{"etc", "home", "run", "tmp", "shim"} {
+	for _, d := range []string{"etc", "home", "run", "shim"} {
 		must(os.Mkdir(filepath.Join(dir, d), 0o755))
 	}
 	// udi-setup installed as podman, as udi/Containerfile installs it in
@@ -227,9 +227,6 @@ func startPod(t *testing.T, s suite, spec podSpec) *pod {
 		must(os.Chown(filepath.Join(dir, d), hostUID, hostGID))
 	}
 	must(os.Chmod(filepath.Join(dir, "run"), 0o700))
-	// The container's own /tmp (TMPDIR), for every user of the pod.
-	must(os.Chown(filepath.Join(dir, "tmp"), hostBase, hostBase))
-	must(os.Chmod(filepath.Join(dir, "tmp"), 0o777|os.ModeSticky))
 	if len(spec.Hide) > 0 {
 		must(os.WriteFile(filepath.Join(dir, "hide"), []byte(strings.Join(spec.Hide, "\n")+"\n"), 0o644))
 	}

@@ -10,7 +10,7 @@
 #       its own PID namespace, so when the holder goes, the kernel ends the
 #       rest: podman's pause process, conmon, containers. DIR/ready appears
 #       once the pod is ready. DIR was prepared by the test:
-#       etc/{passwd,subuid,subgid}, home/, run/, tmp/ (TMPDIR). If DIR/mask-proc exists,
+#       etc/{passwd,subuid,subgid}, home/, run/. If DIR/mask-proc exists,
 #       /proc is masked the way a runtime's default procMount does; the
 #       files listed in DIR/hide are covered, as if the image lacked them.
 #   podns.sh exec DIR HOLDER UID GID CAPS PATH_PREFIX -- COMMAND...
@@ -90,6 +90,11 @@ _pod)
 	# A fresh /dev/shm: podman's lock file must not collide with another
 	# user's from an earlier run.
 	mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+	# The container's own temporary directory, TMPDIR (/tmp holds DIR, so
+	# /var/tmp stands in): podman keeps the runtime directory of a user
+	# without XDG_RUNTIME_DIR there, and refuses a runroot path longer than
+	# 50 characters.
+	mount -t tmpfs -o mode=1777 tmpfs /var/tmp
 	for f in passwd subuid subgid; do
 		mount --bind "$dir/etc/$f" "/etc/$f"
 	done
@@ -121,7 +126,7 @@ exec)
 		setpriv --reuid "$uid" --regid "$gid" --clear-groups \
 		--inh-caps="$inheritable" --bounding-set="$bounding" \
 		env -i -C "$dir/home" PATH="$path" HOME="$dir/home" USER=user LOGNAME=user \
-		XDG_RUNTIME_DIR="$dir/run" TMPDIR="$dir/tmp" LANG=C.UTF-8 "$@"
+		XDG_RUNTIME_DIR="$dir/run" TMPDIR=/var/tmp LANG=C.UTF-8 "$@"
 	;;
 
 stop-pause)
