@@ -97,7 +97,8 @@ func describeBlocked(sccName string, bs []blockedGrant) string {
 func (r *Reconciler) workspaceServiceAccounts(ctx context.Context) (map[string][]rbacv1.Subject, error) {
 	workspaces := &metav1.PartialObjectMetadataList{}
 	workspaces.SetGroupVersionKind(DevWorkspaceGVK.GroupVersion().WithKind(DevWorkspaceGVK.Kind + "List"))
-	if err := r.Client.List(ctx, workspaces); err != nil {
+	// Read only: the cache's objects themselves, not copies of thousands.
+	if err := r.Client.List(ctx, workspaces, client.UnsafeDisableDeepCopy); err != nil {
 		if meta.IsNoMatchError(err) {
 			return map[string][]rbacv1.Subject{}, nil
 		}
@@ -109,7 +110,7 @@ func (r *Reconciler) workspaceServiceAccounts(ctx context.Context) (map[string][
 	}
 	sas := &metav1.PartialObjectMetadataList{}
 	sas.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ServiceAccountList"))
-	if err := r.Client.List(ctx, sas, client.HasLabels{WorkspaceIDLabel}); err != nil {
+	if err := r.Client.List(ctx, sas, client.HasLabels{WorkspaceIDLabel}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list workspace service accounts: %w", err)
 	}
 	out := map[string][]rbacv1.Subject{}

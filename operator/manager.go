@@ -6,7 +6,6 @@ import (
 
 	configv1 "github.com/openshift/api/config/v1"
 	securityv1 "github.com/openshift/api/security/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -28,6 +27,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/detect"
@@ -111,10 +111,10 @@ func NewManager(o Options) (ctrl.Manager, error) {
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		Cache: cache.Options{
 			ByObject: map[client.Object]cache.ByObject{
-				// Metadata only: a full Deployment informer's first list would
-				// decode every workspace's template at once (measured: peak
-				// RSS +30-60 MiB at 5,000 workspaces).
-				&appsv1.Deployment{}: {Label: workspaceSelector, Transform: keepMetadata},
+				// Workspace Deployments are not cached: WorkspaceCounter keeps
+				// two booleans per workspace from its own paged list and watch
+				// (a Deployment informer's first list decodes every template
+				// at once: measured peak RSS +30-60 MiB at 5,000 workspaces).
 				// Owner references stay: use is granted only to service
 				// accounts a DevWorkspace controls.
 				&corev1.ServiceAccount{}: {Label: workspaceSelector, Transform: keepMetadataAndOwners},
@@ -151,14 +151,23 @@ func NewManager(o Options) (ctrl.Manager, error) {
 		cached := mgr.GetClient()
 		d.Nodes = func(ctx context.Context) ([]corev1.Node, error) {
 			list := &corev1.NodeList{}
-			if err := cached.List(ctx, list); err != nil {
+			if err := cached.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil { // read only
 				return nil, fmt.Errorf("list nodes from the cache: %w", err)
 			}
 			return list.Items, nil
 		}
 		detector = d
 	}
+	watcher, err := client.NewWithWatch(o.Config, client.Options{Scheme: scheme, Mapper: mgr.GetRESTMapper()})
+	if err != nil {
+		return nil, fmt.Errorf("create the workspace counter's client: %w", err)
+	}
+	counter := NewWorkspaceCounter(watcher)
+	if err := mgr.Add(counter); err != nil {
+		return nil, err
+	}
 	r := &Reconciler{
+		Counter:           counter,
 		Client:            withWriteLog(mgr.GetClient()),
 		APIReader:         mgr.GetAPIReader(),
 		Detector:          detector,
@@ -193,10 +202,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("nestedcontainers").
 		For(&enablerv1alpha1.NestedContainers{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate))).
-		// Workspace Deployments and service accounts are cached as metadata
-		// only: a template change bumps the generation, and the counts are
-		// read page by page when a reconcile needs them.
-		WatchesMetadata(&appsv1.Deployment{}, toCluster, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Workspace counts change: WorkspaceCounter says so. Workspace
+		// service accounts are cached as metadata only.
+		WatchesRawSource(source.Channel(r.Counter.Events, toCluster)).
 		WatchesMetadata(&corev1.ServiceAccount{}, toCluster, builder.WithPredicates(createOrDelete)).
 		Watches(&securityv1.SecurityContextConstraints{}, toCluster).
 		Watches(&rbacv1.ClusterRole{}, toCluster).
@@ -242,17 +250,6 @@ func keepMetadataAndOwners(obj any) (any, error) {
 	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
 		m.ManagedFields = nil
 		m.Annotations = nil
-	}
-	return obj, nil
-}
-
-// keepMetadata trims the metadata-only objects cached for workspace
-// Deployments to what the operator reads.
-func keepMetadata(obj any) (any, error) {
-	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-		m.ManagedFields = nil
-		m.Annotations = nil
-		m.OwnerReferences = nil
 	}
 	return obj, nil
 }

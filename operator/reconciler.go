@@ -51,6 +51,9 @@ type Reconciler struct {
 	APIReader client.Reader
 	Detector  ClusterDetector
 	Events    events.EventRecorder
+	// Counter keeps the workspace counts (nil: count page by page at every
+	// reconcile).
+	Counter *WorkspaceCounter
 	// DWONamespace holds the global DevWorkspaceOperatorConfig and the
 	// DevWorkspace controller's service account DWOServiceAccount.
 	DWONamespace      string

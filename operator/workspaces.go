@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// Workspace Deployments are only read (metadata cached, pages to count).
+// Workspace Deployments are only read (WorkspaceCounter lists and watches them).
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
 
 // WorkspaceIDLabel marks every object DWO creates for a workspace.
@@ -90,13 +90,19 @@ func CountWorkspaces(deployments []appsv1.Deployment, nestedWanted bool) Workspa
 }
 
 // workspacePageSize bounds how many workspace Deployments are decoded at
-// once: the counts are read page by page rather than cached whole.
-const workspacePageSize = 500
+// once (each ~20 KiB decoded): the counts are read page by page rather than
+// cached whole, and the operator's peak memory is mostly one page.
+const workspacePageSize = 100
 
-// countWorkspaces reads the workspace Deployments page by page: caching
-// their templates would cost more memory than the pages cost requests
-// (one per 500 workspaces per reconcile; reconciles coalesce events).
+// countWorkspaces takes the counts from the Counter; before its first list
+// has completed (or without one), it reads the workspace Deployments page by
+// page.
 func (r *Reconciler) countWorkspaces(ctx context.Context, nestedWanted bool) (WorkspaceCounts, error) {
+	if r.Counter != nil {
+		if c, synced := r.Counter.Counts(nestedWanted); synced {
+			return c, nil
+		}
+	}
 	var total WorkspaceCounts
 	cont := ""
 	for {

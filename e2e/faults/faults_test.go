@@ -21,6 +21,7 @@ import (
 	dwv2 "github.com/devfile/api/v2/pkg/apis/workspaces/v1alpha2"
 	"github.com/go-logr/logr"
 	securityv1 "github.com/openshift/api/security/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -352,6 +353,36 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 			if strings.Join(got, ",") != strings.Join(sorted(want[rb.Namespace]), ",") {
 				return fmt.Errorf("RoleBinding %s/%s names %v, want %v", rb.Namespace, rb.Name, got, want[rb.Namespace])
 			}
+		}
+		return nil
+	})
+	// The workspace counter's watch came back with the API server: a
+	// workspace Deployment created after the restart is counted.
+	counted := func() int32 {
+		nc := &enablerv1alpha1.NestedContainers{}
+		if err := c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
+			t.Fatal(err)
+		}
+		return nc.Status.Workspaces.Total
+	}
+	base := counted()
+	replicas := int32(0)
+	if err := c.Client.Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "after-restart", Namespace: workspaceNS, Labels: map[string]string{operator.WorkspaceIDLabel: "workspace-after-restart"}},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "after-restart"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "after-restart"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+			},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	localcluster.Eventually(t, timeout, "the workspace created after the restart counted", func() error {
+		if got := counted(); got != base+1 {
+			return fmt.Errorf("status.workspaces.total %d, want %d", got, base+1)
 		}
 		return nil
 	})

@@ -205,10 +205,10 @@ func TestOperatorLifecycle(t *testing.T) {
 		if w := env.requests.WritesSince(before); len(w) > 0 {
 			t.Errorf("reconcile with nothing changed wrote: %v", w)
 		}
-		// Detection reads the node cache: a reconcile costs the same few
-		// requests (discovery, ClusterVersion, FeatureGate, two CRDs) however
-		// many nodes there are, plus one page of workspace Deployments per
-		// 500 workspaces (here one).
+		// Detection reads the node cache and the counts come from the
+		// workspace counter: a reconcile costs the same few requests
+		// (discovery, ClusterVersion, FeatureGate, two CRDs) however many
+		// nodes and workspaces there are.
 		made, n := map[string]int{}, 0
 		for k, v := range env.requests.Snapshot() {
 			if d := v - before[k]; d > 0 && !strings.HasPrefix(k, "WATCH ") {
@@ -216,12 +216,13 @@ func TestOperatorLifecycle(t *testing.T) {
 			}
 		}
 		t.Logf("one reconcile made %d requests: %v", n, made)
-		for k, v := range made {
+		for k := range made {
 			if strings.HasSuffix(k, "/nodes") {
 				t.Errorf("a reconcile listed %s from the API server instead of the cache", k)
 			}
-			if strings.HasSuffix(k, "/deployments") && v > 1 {
-				t.Errorf("a reconcile read %d pages of workspace Deployments for a handful of workspaces", v)
+			// The counts come from the workspace counter's watch.
+			if strings.HasSuffix(k, "/deployments") {
+				t.Errorf("a reconcile read workspace Deployments from the API server (%s)", k)
 			}
 		}
 		// One more when the cache holds OpenShift's SCC as read under an older
@@ -229,6 +230,60 @@ func TestOperatorLifecycle(t *testing.T) {
 		// looked at on the API server (see TestBuiltInSCCIsUsedAfterTheSCCSchemaChanges).
 		if n > 9 {
 			t.Errorf("one reconcile made %d requests, want a small constant (<= 9): %v", n, made)
+		}
+	})
+
+	// The counts follow workspace Deployments as they come, change and go,
+	// from the counter's watch: no reconcile lists them.
+	t.Run("workspace_counts_follow_events_without_listing", func(t *testing.T) {
+		base := getNC(t).Status.Workspaces
+		before := env.requests.Snapshot()
+		replicas := int32(0) // stopped: no pod to admit
+		d := &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: "counted", Namespace: userNS, Labels: map[string]string{operator.WorkspaceIDLabel: "workspace-counted"}},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: &replicas,
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "counted"}},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "counted"}},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+				},
+			},
+		}
+		if err := env.cluster.Client.Create(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		waitCounts := func(what string, want enablerv1alpha1.WorkspaceCounts) {
+			t.Helper()
+			localcluster.Eventually(t, waitTimeout, what, func() error {
+				if got := getNC(t).Status.Workspaces; got != want {
+					return errorf("status.workspaces %+v, want %+v", got, want)
+				}
+				return nil
+			})
+		}
+		added := base
+		added.Total++
+		waitCounts("the new workspace counted", added)
+		// Started, not nested while nested is wanted: it needs a restart.
+		replicas = 1
+		patch := client.MergeFrom(d.DeepCopy())
+		d.Spec.Replicas = &replicas
+		d.Spec.Paused = true // no rollout: no pod to admit
+		if err := env.cluster.Client.Patch(ctx, d, patch); err != nil {
+			t.Fatal(err)
+		}
+		started := added
+		started.PendingRestart++
+		waitCounts("the started workspace pending a restart", started)
+		if err := env.cluster.Client.Delete(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		waitCounts("the deleted workspace no longer counted", base)
+		for k, v := range env.requests.Snapshot() {
+			if d := v - before[k]; d > 0 && strings.HasSuffix(k, "/deployments") && !strings.HasPrefix(k, "WATCH ") {
+				t.Errorf("the operator read workspace Deployments from the API server: %s ×%d", k, d)
+			}
 		}
 	})
 
