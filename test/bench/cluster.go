@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,7 +68,11 @@ func benchCluster(ctx context.Context, o options, tmp string, r *report) error {
 	if err != nil {
 		return err
 	}
-	c, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true,
+	// Workloads: kube-controller-manager, the scheduler and kwok run the
+	// started workspaces' pods, so that DWO sees them Running, as on a
+	// cluster. The synthetic workspace Deployments are paused (no ReplicaSet,
+	// no pod): 5,000 pods would measure kwok, not the operator.
+	c, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true, Workloads: true,
 		CRDs:        []*apiextensionsv1.CustomResourceDefinition{crd},
 		AddToScheme: []func(*runtime.Scheme) error{enablerv1alpha1.AddToScheme}})
 	if err != nil {
@@ -110,36 +115,55 @@ func benchCluster(ctx context.Context, o options, tmp string, r *report) error {
 	}
 	r.detail("workspace Deployment template: the Deployment DWO v0.43.0 rendered for dwo.SampleWorkspace (UDI container, env, volume mounts, probes as DWO sets them), %d bytes of JSON, cloned with a new workspace id per copy, owner references dropped", alone.templateBytes)
 
-	logf("creating %d workspace Deployments and service accounts", o.workspaces)
-	t := time.Now()
-	namespaces, err := e.createWorkspaces(ctx, o, tmplDep, tmplSA)
+	sizes, err := parseSizes(o.sizes)
 	if err != nil {
 		return err
 	}
-	r.detail("created %d workspace Deployments + %d service accounts in %d namespaces in %s", o.workspaces, o.workspaces, len(namespaces), time.Since(t).Round(time.Millisecond))
+	// Smaller sizes first, each measured as the workspaces grow.
+	created := 0
+	var points []sizePoint
+	for _, n := range sizes {
+		if n >= o.workspaces {
+			continue
+		}
+		if err := e.growWorkspaces(ctx, o, &created, n, tmplDep, tmplSA, r); err != nil {
+			return err
+		}
+		p, err := e.operatorRun(ctx, o, fmt.Sprintf("%d workspaces: sweep", n), n+o.starts, r, runSweep)
+		if err != nil {
+			return err
+		}
+		points = append(points, sizePoint{n, p.hwm})
+	}
+	if err := e.growWorkspaces(ctx, o, &created, o.workspaces, tmplDep, tmplSA, r); err != nil {
+		return err
+	}
+	namespaces := workspaceNamespaces(o.workspaces, o.perNamespace)
 	expected := o.workspaces + o.starts
 
 	running, err := e.watchGenerations(ctx, "bench-dwo-alone")
 	if err != nil {
 		return err
 	}
-	run1, err := e.operatorRun(ctx, o, "run 1: workspaces only", expected, r, false)
+	run1, err := e.operatorRun(ctx, o, "run 1: workspaces only", expected, r, runStop)
 	if err != nil {
 		return err
 	}
+	points = append(points, sizePoint{o.workspaces, run1.hwm})
 
 	logf("creating %d unrelated ConfigMaps, Secrets and Deployments", o.unrelated)
-	t = time.Now()
+	t := time.Now()
 	if err := e.createUnrelated(ctx, o, namespaces, tmplDep); err != nil {
 		return err
 	}
 	r.detail("created %d unrelated ConfigMaps + %d Secrets (4 KiB each) + %d Deployments (the workspace template without DWO's labels) in %s", o.unrelated, o.unrelated, o.unrelated, time.Since(t).Round(time.Millisecond))
 
-	run2, err := e.operatorRun(ctx, o, "run 2: + unrelated objects", expected, r, true)
+	run2, err := e.operatorRun(ctx, o, "run 2: + unrelated objects", expected, r, runKeep)
 	if err != nil {
 		return err
 	}
-	defer run2.stop()
+	stopRun2 := sync.OnceFunc(run2.stop)
+	defer stopRun2()
 
 	// 3b: the same starts with the operator running and the toggle on.
 	logf("starting %d workspaces with the operator enabled", o.starts)
@@ -149,20 +173,113 @@ func benchCluster(ctx context.Context, o options, tmp string, r *report) error {
 		return fmt.Errorf("workspace starts with the operator: %w", err)
 	}
 	opWrites := e.proxy.WritesSince(before)
-	extra := with.updatesPerWS - alone.updatesPerWS
-	r.add("Deployment updates per workspace start, DWO alone", fmt.Sprintf("%.2f (spec changes %.2f)", alone.updatesPerWS, alone.specPerWS), "-", "")
-	r.add("Deployment updates per workspace start, operator on", fmt.Sprintf("%.2f (spec changes %.2f)", with.updatesPerWS, with.specPerWS), "-", "")
-	r.add("extra Deployment updates per workspace start", fmt.Sprintf("%+.2f", extra), "0", verdict(extra <= 0))
-	r.detail("workspace starts: %d DevWorkspaces each, Deployment watch events counted from creation until %s without events; DWO alone: %v; operator on: %v; operator writes during the operator-on starts: %s",
-		o.starts, o.settle, alone.perWS, with.perWS, strings.Join(opWrites, ", "))
+	// Spec changes: the status updates kube-controller-manager makes while
+	// the pod starts are the same with or without the operator, but arrive
+	// at their own pace.
+	extra := with.specPerWS - alone.specPerWS
+	r.add("Deployment spec changes per workspace start (to Running), DWO alone", fmt.Sprintf("%.2f (all updates %.2f)", alone.specPerWS, alone.updatesPerWS), "-", "")
+	r.add("Deployment spec changes per workspace start (to Running), operator on", fmt.Sprintf("%.2f (all updates %.2f)", with.specPerWS, with.updatesPerWS), "-", "")
+	r.add("extra Deployment spec changes per workspace start", fmt.Sprintf("%+.2f", extra), "0", verdict(extra <= 0))
+	r.detail("workspace starts: %d DevWorkspaces each, waited until Running (DWO alone %s, operator on %s for all), then Deployment watch events counted from creation until %s without events; updates per workspace DWO alone: %v; operator on: %v; operator writes during the operator-on starts: %s",
+		o.starts, alone.toRunning.Round(time.Millisecond), with.toRunning.Round(time.Millisecond), o.settle, alone.perWS, with.perWS, strings.Join(opWrites, ", "))
 
 	bumps, events := running()
 	r.add("spec changes to the Deployments of the workspaces started before the operator, across toggle on, off, on", fmt.Sprintf("%d on %d workspaces (%d watch events)", bumps, o.starts, events), "- (DWO re-renders them with its new configuration; the operator never writes them)", "see note")
-	r.note("The workspaces started before the operator never become Running here (no kubelet): DWO keeps them Starting and re-reconciles them, so it re-renders their Deployments with its new configuration after a toggle. Every such pod template change is a watch event the operator reacts to (one reconcile, and a status write when workspaces.nested changes). Whether DWO also re-renders Running workspaces on a real cluster is not measured here.")
+	r.note("The started workspaces run: kube-controller-manager, the scheduler and kwok turn their Deployments into pods, admitted by OpenShift's SCC admission, which kwok reports Running, so DWO sees them Running as on a cluster. The %d synthetic workspace Deployments (and the unrelated ones) are paused: no ReplicaSet, no pod; the operator sees the same Deployments either way.", o.workspaces)
 
 	rssRatio := float64(run2.hwm) / float64(run1.hwm)
 	r.add("peak RSS ratio run 2 / run 1", fmt.Sprintf("%.3f", rssRatio), "<= 1.10", verdict(rssRatio <= 1.10))
+
+	// Larger sizes last, once the unrelated objects are gone again.
+	larger := slices.DeleteFunc(slices.Clone(sizes), func(n int) bool { return n <= o.workspaces })
+	if len(larger) > 0 {
+		stopRun2()
+		if _, err := e.setEnabled(ctx, false); err != nil {
+			return err
+		}
+		if err := e.deleteUnrelated(ctx, namespaces); err != nil {
+			return err
+		}
+	}
+	for _, n := range larger {
+		if err := e.growWorkspaces(ctx, o, &created, n, tmplDep, tmplSA, r); err != nil {
+			return err
+		}
+		// Both batches of started workspaces exist by now.
+		p, err := e.operatorRun(ctx, o, fmt.Sprintf("%d workspaces: sweep", n), n+2*o.starts, r, runSweep)
+		if err != nil {
+			return err
+		}
+		points = append(points, sizePoint{n, p.hwm})
+	}
+	reportGrowth(points, r)
 	return nil
+}
+
+// sizePoint is the operator's peak RSS at a number of workspaces.
+type sizePoint struct {
+	workspaces int
+	hwm        int64
+}
+
+// reportGrowth adds the peak RSS per size and the growth per 1,000
+// workspaces between the smallest and the largest size.
+func reportGrowth(points []sizePoint, r *report) {
+	if len(points) < 2 {
+		return
+	}
+	slices.SortFunc(points, func(a, b sizePoint) int { return a.workspaces - b.workspaces })
+	var parts []string
+	for _, p := range points {
+		parts = append(parts, fmt.Sprintf("%d: %.1f MiB", p.workspaces, float64(p.hwm)/mib))
+	}
+	first, last := points[0], points[len(points)-1]
+	growth := float64(last.hwm-first.hwm) / mib / (float64(last.workspaces-first.workspaces) / 1000)
+	r.add("operator peak RSS by workspaces (no unrelated objects)", strings.Join(parts, "; "), "-", "")
+	r.add(fmt.Sprintf("peak RSS growth per 1,000 workspaces (%d → %d)", first.workspaces, last.workspaces), fmt.Sprintf("%+.2f MiB", growth), "-", "")
+}
+
+func parseSizes(list string) ([]int, error) {
+	var sizes []int
+	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("-sizes: %q is not a positive number of workspaces", f)
+		}
+		sizes = append(sizes, n)
+	}
+	slices.Sort(sizes)
+	return slices.Compact(sizes), nil
+}
+
+// growWorkspaces creates workspaces until there are n.
+func (e *env) growWorkspaces(ctx context.Context, o options, created *int, n int, tmplDep, tmplSA []byte, r *report) error {
+	if n <= *created {
+		return nil
+	}
+	logf("creating workspace Deployments and service accounts %d..%d", *created, n-1)
+	t := time.Now()
+	if err := e.createWorkspaces(ctx, o, *created, n, tmplDep, tmplSA); err != nil {
+		return err
+	}
+	r.detail("created %d workspace Deployments + service accounts (now %d, in %d namespaces) in %s", n-*created, n, len(workspaceNamespaces(n, o.perNamespace)), time.Since(t).Round(time.Millisecond))
+	*created = n
+	return nil
+}
+
+// deleteUnrelated removes what createUnrelated made.
+func (e *env) deleteUnrelated(ctx context.Context, namespaces []string) error {
+	logf("deleting the unrelated objects")
+	sel := client.MatchingLabels{"app.kubernetes.io/part-of": "unrelated"}
+	return pool(ctx, len(namespaces), 32, func(i int) error {
+		in := client.InNamespace(namespaces[i])
+		for _, obj := range []client.Object{&corev1.ConfigMap{}, &corev1.Secret{}, &appsv1.Deployment{}} {
+			if err := e.cl.DeleteAllOf(ctx, obj, in, sel); err != nil {
+				return fmt.Errorf("delete unrelated %T in %s: %w", obj, namespaces[i], err)
+			}
+		}
+		return nil
+	})
 }
 
 // ---------------------------------------------------------------------------
@@ -285,22 +402,33 @@ func fill(tmpl []byte, id, ns string) []byte {
 
 func nsName(i, per int) string { return fmt.Sprintf("user%d-devspaces", i/per) }
 
-func (e *env) createWorkspaces(ctx context.Context, o options, tmplDep, tmplSA []byte) ([]string, error) {
-	per := max(o.perNamespace, 1)
+// workspaceNamespaces are the namespaces of the first n workspaces.
+func workspaceNamespaces(n, perNamespace int) []string {
+	per := max(perNamespace, 1)
 	var namespaces []string
-	for i := 0; i < o.workspaces; i += per {
+	for i := 0; i < n; i += per {
 		namespaces = append(namespaces, nsName(i, per))
 	}
+	return namespaces
+}
+
+// createWorkspaces creates workspaces from..to-1: paused Deployments (see
+// benchCluster) and their service accounts.
+func (e *env) createWorkspaces(ctx context.Context, o options, from, to int, tmplDep, tmplSA []byte) error {
+	per := max(o.perNamespace, 1)
+	namespaces := workspaceNamespaces(to, per)
 	if err := pool(ctx, len(namespaces), 32, func(i int) error { return e.ensureNamespace(ctx, namespaces[i]) }); err != nil {
-		return nil, err
+		return err
 	}
-	err := pool(ctx, o.workspaces, 48, func(i int) error {
+	return pool(ctx, to-from, 48, func(i int) error {
+		i += from
 		id := fmt.Sprintf("workspacebench%08x", i)
 		ns := nsName(i, per)
 		d := &appsv1.Deployment{}
 		if err := json.Unmarshal(fill(tmplDep, id, ns), d); err != nil {
 			return err
 		}
+		d.Spec.Paused = true
 		if err := e.cl.Create(ctx, d); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create Deployment %s/%s: %w", ns, d.Name, err)
 		}
@@ -317,7 +445,6 @@ func (e *env) createWorkspaces(ctx context.Context, o options, tmplDep, tmplSA [
 		}
 		return nil
 	})
-	return namespaces, err
 }
 
 func (e *env) createUnrelated(ctx context.Context, o options, namespaces []string, tmplDep []byte) error {
@@ -344,6 +471,7 @@ func (e *env) createUnrelated(ctx context.Context, o options, namespaces []strin
 		d.Annotations = nil
 		d.Spec.Selector = &metav1.LabelSelector{MatchLabels: labels}
 		d.Spec.Template.Labels = labels
+		d.Spec.Paused = true
 		if err := e.cl.Create(ctx, d); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}
@@ -360,6 +488,7 @@ type startResult struct {
 	perWS         []int // watch MODIFIED events per workspace Deployment
 	updatesPerWS  float64
 	specPerWS     float64 // generation - 1: spec changes only
+	toRunning     time.Duration
 }
 
 func (e *env) startWorkspaces(ctx context.Context, ns string, k int, settle time.Duration) (*startResult, error) {
@@ -416,6 +545,15 @@ func (e *env) startWorkspaces(ctx context.Context, ns string, k int, settle time
 			res.templateBytes = len(b)
 		}
 	}
+	// Running: the pod was admitted (OpenShift's SCC admission) and kwok
+	// runs it; DWO then stops re-rendering the workspace.
+	t0 := time.Now()
+	for _, name := range wss {
+		if _, err := dwo.WaitForRunning(ctx, e.cl, dwo.SampleWorkspace(ns, name), 3*time.Minute); err != nil {
+			return nil, fmt.Errorf("workspace %s/%s: %w; events in %s: %s", ns, name, err, ns, e.recentEvents(ctx, ns))
+		}
+	}
+	res.toRunning = time.Since(t0)
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		mu.Lock()
@@ -445,6 +583,22 @@ func (e *env) startWorkspaces(ctx context.Context, ns string, k int, settle time
 		res.specPerWS = float64(spec) / float64(len(names))
 	}
 	return res, nil
+}
+
+// recentEvents says what happened in a namespace, for an error message.
+func (e *env) recentEvents(ctx context.Context, ns string) string {
+	list, err := e.cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	var lines []string
+	for _, ev := range list.Items {
+		lines = append(lines, fmt.Sprintf("%s %s: %s (x%d)", ev.InvolvedObject.Kind, ev.InvolvedObject.Name, ev.Message, max(ev.Count, 1)))
+	}
+	if len(lines) > 12 {
+		lines = lines[len(lines)-12:]
+	}
+	return strings.Join(lines, "; ")
 }
 
 // watchGenerations watches the Deployments of a namespace from now on and
@@ -568,7 +722,16 @@ func readyIs(status metav1.ConditionStatus, reason string) func(*enablerv1alpha1
 // operatorRun starts the operator with the toggle off, waits for its first
 // reconcile, turns the toggle on and times the complete status, then watches
 // the steady state. keep leaves it running (and enabled).
-func (e *env) operatorRun(ctx context.Context, o options, label string, expected int, r *report, keep bool) (*opProc, error) {
+// runMode says what operatorRun does after toggle-on.
+type runMode int
+
+const (
+	runStop  runMode = iota // measure the steady state, toggle off, stop
+	runKeep                 // measure the steady state, leave the operator running
+	runSweep                // only peak RSS and toggle-on time, then toggle off and stop
+)
+
+func (e *env) operatorRun(ctx context.Context, o options, label string, expected int, r *report, mode runMode) (*opProc, error) {
 	if _, err := e.setEnabled(ctx, false); err != nil {
 		return nil, err
 	}
@@ -645,6 +808,22 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 	toggle := time.Since(t0)
 	m1, _ := scrape(p.metricsAddr)
 	toggleReq := diff(before, e.proxy.Snapshot())
+	short := strings.SplitN(label, ":", 2)[0]
+	if mode == runSweep {
+		e.waitQuiet(5*time.Second, 90*time.Second)
+		p.hwm, _ = procMem(p.cmd.Process.Pid)
+		r.detail("%s: peak RSS %.1f MiB (by the first reconcile %.1f MiB), toggle on → Ready with workspaces.total = %d in %s, %d requests until Ready",
+			short, float64(p.hwm)/mib, float64(startHWM)/mib, expected, toggle.Round(time.Millisecond), toggleReq.total())
+		if _, err := e.setEnabled(ctx, false); err != nil {
+			return nil, err
+		}
+		if _, err := e.waitStatus(ctx, 5*time.Minute, readyIs(metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)); err != nil {
+			return nil, err
+		}
+		p.stop()
+		ok = true
+		return p, nil
+	}
 
 	// Let in-flight work drain (DWO reacts to its new configuration, the
 	// operator to DWO), then watch the steady state.
@@ -663,7 +842,6 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 	hwm, rss := procMem(p.cmd.Process.Pid)
 	p.hwm = hwm
 
-	short := strings.SplitN(label, ":", 2)[0]
 	r.add(short+": operator peak RSS (VmHWM)", fmt.Sprintf("%.1f MiB (RSS now %.1f MiB, heap alloc %.1f MiB, heap in use %.1f MiB)",
 		float64(hwm)/mib, float64(rss)/mib, m3["go_memstats_heap_alloc_bytes"]/mib, m3["go_memstats_heap_inuse_bytes"]/mib), "< 64 MiB", verdict(hwm < 64*mib))
 	r.add(short+": toggle on → Ready True, workspaces.total = "+strconv.Itoa(expected), toggle.Round(time.Millisecond).String(), "< 5s", verdict(toggle < 5*time.Second))
@@ -676,7 +854,7 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 		readyIs(metav1.ConditionTrue, "")(nc), nc.Status.Workspaces, nc.Status.Nodes)
 	r.detail("%s: after Ready, operator requests took %s after the toggle to stop for 5 s; %.0f reconciles in that time in all", short, settleTime.Round(time.Millisecond), m1b.reconciles()-m0.reconciles())
 	r.detail("%s: steady state %s: %d requests: %s", short, o.steady, steadyReq.total(), steadyReq)
-	if !keep {
+	if mode == runStop {
 		if _, err := e.setEnabled(ctx, false); err != nil {
 			return nil, err
 		}

@@ -35,6 +35,10 @@ func (c *Cluster) startWorkloads(ctx context.Context, assets string) error {
 		"--controllers=*",
 		"--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10",
 		"--node-monitor-grace-period=60s",
+		// Raised, as OpenShift raises it: the upstream default of 20 QPS takes
+		// minutes to write the status of thousands of Deployments (the
+		// bench's), and a new workspace waits behind them.
+		"--kube-api-qps=150", "--kube-api-burst=300",
 	)
 	if err != nil {
 		return err
