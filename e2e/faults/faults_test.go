@@ -21,7 +21,6 @@ import (
 	dwv2 "github.com/devfile/api/v2/pkg/apis/workspaces/v1alpha2"
 	"github.com/go-logr/logr"
 	securityv1 "github.com/openshift/api/security/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -366,18 +365,7 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 		return nc.Status.Workspaces.Total
 	}
 	base := counted()
-	replicas := int32(0)
-	if err := c.Client.Create(ctx, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "after-restart", Namespace: workspaceNS, Labels: map[string]string{operator.WorkspaceIDLabel: "workspace-after-restart"}},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "after-restart"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "after-restart"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
-			},
-		},
-	}); err != nil {
+	if err := c.Client.Create(ctx, dwo.StoppedWorkspaceDeployment(workspaceNS, "after-restart")); err != nil {
 		t.Fatal(err)
 	}
 	localcluster.Eventually(t, timeout, "the workspace created after the restart counted", func() error {

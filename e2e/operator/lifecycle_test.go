@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
@@ -238,18 +239,7 @@ func TestOperatorLifecycle(t *testing.T) {
 	t.Run("workspace_counts_follow_events_without_listing", func(t *testing.T) {
 		base := getNC(t).Status.Workspaces
 		before := env.requests.Snapshot()
-		replicas := int32(0) // stopped: no pod to admit
-		d := &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: "counted", Namespace: userNS, Labels: map[string]string{operator.WorkspaceIDLabel: "workspace-counted"}},
-			Spec: appsv1.DeploymentSpec{
-				Replicas: &replicas,
-				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "counted"}},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "counted"}},
-					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
-				},
-			},
-		}
+		d := dwo.StoppedWorkspaceDeployment(userNS, "counted")
 		if err := env.cluster.Client.Create(ctx, d); err != nil {
 			t.Fatal(err)
 		}
@@ -266,9 +256,8 @@ func TestOperatorLifecycle(t *testing.T) {
 		added.Total++
 		waitCounts("the new workspace counted", added)
 		// Started, not nested while nested is wanted: it needs a restart.
-		replicas = 1
 		patch := client.MergeFrom(d.DeepCopy())
-		d.Spec.Replicas = &replicas
+		d.Spec.Replicas = ptr.To(int32(1))
 		d.Spec.Paused = true // no rollout: no pod to admit
 		if err := env.cluster.Client.Patch(ctx, d, patch); err != nil {
 			t.Fatal(err)

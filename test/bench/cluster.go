@@ -825,13 +825,9 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 		p.hwm, _ = procMem(p.cmd.Process.Pid)
 		r.detail("%s: peak RSS %.1f MiB (by the first reconcile %.1f MiB), toggle on → Ready with workspaces.total = %d in %s, %d requests until Ready",
 			short, float64(p.hwm)/mib, float64(startHWM)/mib, expected, toggle.Round(time.Millisecond), toggleReq.total())
-		if _, err := e.setEnabled(ctx, false); err != nil {
+		if err := e.disableAndStop(ctx, p); err != nil {
 			return nil, err
 		}
-		if _, err := e.waitStatus(ctx, 5*time.Minute, readyIs(metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)); err != nil {
-			return nil, err
-		}
-		p.stop()
 		ok = true
 		return p, nil
 	}
@@ -866,16 +862,25 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 	r.detail("%s: after Ready, operator requests took %s after the toggle to stop for 5 s; %.0f reconciles in that time in all", short, settleTime.Round(time.Millisecond), m1b.reconciles()-m0.reconciles())
 	r.detail("%s: steady state %s: %d requests: %s", short, o.steady, steadyReq.total(), steadyReq)
 	if mode == runStop {
-		if _, err := e.setEnabled(ctx, false); err != nil {
+		if err := e.disableAndStop(ctx, p); err != nil {
 			return nil, err
 		}
-		if _, err := e.waitStatus(ctx, 5*time.Minute, readyIs(metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)); err != nil {
-			return nil, err
-		}
-		p.stop()
 	}
 	ok = true
 	return p, nil
+}
+
+// disableAndStop turns the toggle off, waits for the operator to say so,
+// and stops it.
+func (e *env) disableAndStop(ctx context.Context, p *opProc) error {
+	if _, err := e.setEnabled(ctx, false); err != nil {
+		return err
+	}
+	if _, err := e.waitStatus(ctx, 5*time.Minute, readyIs(metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled)); err != nil {
+		return err
+	}
+	p.stop()
+	return nil
 }
 
 // waitQuiet waits until the operator made no request for quiet, at most

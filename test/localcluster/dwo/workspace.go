@@ -140,3 +140,22 @@ func DashboardWorkspace(namespace, name, cheNamespace, cheConfig, scc string) *d
 	ws.Spec.Template.Attributes = attrs
 	return ws
 }
+
+// StoppedWorkspaceDeployment is a Deployment labelled as DWO labels a
+// workspace's, with no replicas (no pod to admit), for tests of what counts
+// workspaces: the name doubles as the workspace id's suffix.
+func StoppedWorkspaceDeployment(namespace, name string) *appsv1.Deployment {
+	replicas := int32(0)
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{constants.DevWorkspaceIDLabel: "workspace-" + name}},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+			},
+		},
+	}
+}
