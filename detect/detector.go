@@ -36,6 +36,10 @@ type Detector struct {
 	// Reader: the operator passes its node cache, so that detection costs
 	// the same however many nodes the cluster has.
 	Nodes func(ctx context.Context) ([]corev1.Node, error)
+	// Watched, when set, reads the ClusterVersion and FeatureGate (typed)
+	// instead of Reader: the operator passes its cache, which its watches of
+	// both keep current, so that a reconcile asks the API server for neither.
+	Watched client.Reader
 }
 
 // NewDetector builds a Detector for cfg. reader may be nil; then a client
@@ -90,13 +94,13 @@ func (d *Detector) Gather(ctx context.Context) (Inputs, error) {
 
 	if in.OpenShift {
 		cv := &configv1.ClusterVersion{}
-		if found, err := d.get(ctx, configv1.GroupVersion.WithKind("ClusterVersion"), "clusterversions", ClusterVersionName, cv); err != nil {
+		if found, err := d.getConfig(ctx, "ClusterVersion", "clusterversions", ClusterVersionName, cv); err != nil {
 			return in, err
 		} else if found {
 			in.ClusterVersion = cv
 		}
 		fg := &configv1.FeatureGate{}
-		if found, err := d.get(ctx, configv1.GroupVersion.WithKind("FeatureGate"), "featuregates", FeatureGateName, fg); err != nil {
+		if found, err := d.getConfig(ctx, "FeatureGate", "featuregates", FeatureGateName, fg); err != nil {
 			return in, err
 		} else if found {
 			in.FeatureGate = fg
@@ -159,6 +163,22 @@ func discoveryError(url string, err error) error {
 		return &PermissionError{Verb: "get", Resource: "non-resource URL " + url, Err: err}
 	}
 	return fmt.Errorf("discover the API server (%s): %w", url, err)
+}
+
+// getConfig reads a config.openshift.io singleton: from Watched when set,
+// else from the API server.
+func (d *Detector) getConfig(ctx context.Context, kind, resource, name string, into client.Object) (found bool, err error) {
+	if d.Watched == nil {
+		return d.get(ctx, configv1.GroupVersion.WithKind(kind), resource, name, into)
+	}
+	err = d.Watched.Get(ctx, client.ObjectKey{Name: name}, into)
+	switch {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("get %s %q from the cache: %w", resource, name, err)
+	}
+	return true, nil
 }
 
 // get reads one cluster-scoped object into a typed into. found is false when

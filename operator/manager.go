@@ -149,6 +149,8 @@ func NewManager(o Options) (ctrl.Manager, error) {
 		// Nodes come from the watched cache (trimmed to their runtime
 		// handlers), not a live paginated LIST per reconcile.
 		cached := mgr.GetClient()
+		// ClusterVersion and FeatureGate too: both are watched, typed.
+		d.Watched = cached
 		d.Nodes = func(ctx context.Context) ([]corev1.Node, error) {
 			list := &corev1.NodeList{}
 			if err := cached.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil { // read only
