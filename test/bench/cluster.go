@@ -847,6 +847,7 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 	}
 	steadyReq := diff(before, e.proxy.Snapshot())
 	hwm, rss := procMem(p.cmd.Process.Pid)
+	anon, file := procRSSParts(p.cmd.Process.Pid)
 	p.hwm = hwm
 
 	r.add(short+": operator peak RSS (VmHWM)", fmt.Sprintf("%.1f MiB (RSS now %.1f MiB, heap alloc %.1f MiB, heap in use %.1f MiB)",
@@ -861,6 +862,8 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 		readyIs(metav1.ConditionTrue, "")(nc), nc.Status.Workspaces, nc.Status.Nodes)
 	r.detail("%s: after Ready, operator requests took %s after the toggle to stop for 5 s; %.0f reconciles in that time in all", short, settleTime.Round(time.Millisecond), m1b.reconciles()-m0.reconciles())
 	r.detail("%s: steady state %s: %d requests: %s", short, o.steady, steadyReq.total(), steadyReq)
+	r.detail("%s: resident now %.1f MiB: anonymous %.1f MiB (heap, stacks, runtime), file-backed %.1f MiB (the binary's pages); Go runtime: heap in use %.1f MiB, total from the OS %.1f MiB",
+		short, float64(rss)/mib, float64(anon)/mib, float64(file)/mib, m3["go_memstats_heap_inuse_bytes"]/mib, m3["go_memstats_sys_bytes"]/mib)
 	if mode == runStop {
 		if err := e.disableAndStop(ctx, p); err != nil {
 			return nil, err
@@ -905,6 +908,29 @@ func tail(s string, n int) string {
 }
 
 // procMem returns VmHWM and VmRSS in bytes.
+// procRSSParts is the process's resident memory now by kind: anonymous
+// (heap, stacks) and file-backed (the binary's pages).
+func procRSSParts(pid int) (anon, file int64) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "RssAnon:":
+			anon = v * 1024
+		case "RssFile:":
+			file = v * 1024
+		}
+	}
+	return anon, file
+}
+
 func procMem(pid int) (hwm, rss int64) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
