@@ -33,6 +33,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/manifests"
@@ -52,16 +53,27 @@ type env struct {
 	// proxyKubeconfig points at the counting proxy, unauthenticated.
 	proxyKubeconfig string
 	operatorBin     string
-	tmp             string
+	// shippedEnv is the environment the manager Deployment gives the
+	// operator (GOMEMLIMIT, GOGC): the bench runs it as shipped.
+	shippedEnv []string
+	tmp        string
 }
 
 func benchCluster(ctx context.Context, o options, tmp string, r *report) error {
 	e := &env{tmp: tmp}
 	logf("building nested-enabler")
 	e.operatorBin = filepath.Join(tmp, "nested-enabler")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", e.operatorBin, "./cmd/nested-enabler").CombinedOutput(); err != nil {
+	// As hack/build-images.sh builds the image's binary.
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", e.operatorBin, "./cmd/nested-enabler")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/nested-enabler: %v\n%s", err, out)
 	}
+	shipped, err := shippedOperatorEnv()
+	if err != nil {
+		return err
+	}
+	e.shippedEnv = shipped
 
 	logf("starting the local control plane")
 	crd, err := manifests.NestedContainersCRD()
@@ -759,6 +771,7 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 	p.cmd = exec.CommandContext(ctx, e.operatorBin, "run", "--leader-elect=false",
 		"--metrics-bind-address", addr, "--metrics-insecure", "--health-probe-bind-address=0")
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+e.proxyKubeconfig)
+	p.cmd.Env = append(p.cmd.Env, e.shippedEnv...)
 	p.cmd.Env = append(p.cmd.Env, strings.Fields(o.operatorEnv)...)
 	logPath := filepath.Join(e.tmp, strings.ReplaceAll(strings.Fields(label)[0]+strings.Fields(label)[1], ":", "")+"-operator.log")
 	logFile, err := os.Create(logPath)
@@ -871,6 +884,29 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 	}
 	ok = true
 	return p, nil
+}
+
+// shippedOperatorEnv reads the literal environment variables of the
+// operator container in manifests/manager/deployment.yaml.
+func shippedOperatorEnv() ([]string, error) {
+	const path = "manifests/manager/deployment.yaml"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	d := &appsv1.Deployment{}
+	if err := yaml.Unmarshal(data, d); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var env []string
+	for _, c := range d.Spec.Template.Spec.Containers {
+		for _, v := range c.Env {
+			if v.ValueFrom == nil {
+				env = append(env, v.Name+"="+v.Value)
+			}
+		}
+	}
+	return env, nil
 }
 
 // disableAndStop turns the toggle off, waits for the operator to say so,

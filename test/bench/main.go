@@ -145,6 +145,7 @@ func (r *report) markdown(o options) string {
 	fmt.Fprintf(&b, "# nested-workspaces benchmark\n\n")
 	fmt.Fprintf(&b, "- date: %s (took %s)\n", r.started.UTC().Format(time.RFC3339), r.finished.Sub(r.started).Round(time.Second))
 	fmt.Fprintf(&b, "- machine: %s, %d CPUs (runtime.NumCPU), %s/%s, %s; %s\n", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), strings.Replace(r.loadStart, "at end", "at start", 1)+"; "+loadavg())
+	fmt.Fprintf(&b, "- operator: built as hack/build-images.sh builds the image's binary (CGO_ENABLED=0, -trimpath, -ldflags \"-s -w\"), run with manifests/manager/deployment.yaml's environment\n")
 	fmt.Fprintf(&b, "- flags: -workspaces %d -unrelated %d -per-namespace %d -starts %d -steady %s -operator-env %q\n",
 		o.workspaces, o.unrelated, o.perNamespace, o.starts, o.steady, o.operatorEnv)
 	fmt.Fprintf(&b, "- control plane: localcluster (kube-apiserver + etcd, no kube-controller-manager, no kubelet), simulated OpenShift 4.20, DWO v0.43.0 in the bench process\n\n")
