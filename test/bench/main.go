@@ -148,7 +148,7 @@ func (r *report) markdown(o options) string {
 	fmt.Fprintf(&b, "- operator: built as hack/build-images.sh builds the image's binary (CGO_ENABLED=0, -trimpath, -ldflags \"-s -w\"), run with manifests/manager/deployment.yaml's environment\n")
 	fmt.Fprintf(&b, "- flags: -workspaces %d -unrelated %d -per-namespace %d -starts %d -steady %s -operator-env %q\n",
 		o.workspaces, o.unrelated, o.perNamespace, o.starts, o.steady, o.operatorEnv)
-	fmt.Fprintf(&b, "- control plane: localcluster (kube-apiserver + etcd, no kube-controller-manager, no kubelet), simulated OpenShift 4.20, DWO v0.43.0 in the bench process\n\n")
+	fmt.Fprintf(&b, "- control plane: localcluster (kube-apiserver + etcd with OpenShift's SCC admission, kube-controller-manager, kube-scheduler, kwok nodes), simulated OpenShift 4.20, DWO v0.43.0 in the bench process\n\n")
 	fmt.Fprintf(&b, "| measurement | value | target | |\n|---|---|---|---|\n")
 	for _, x := range r.rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", x.what, x.value, x.target, x.verdict)
