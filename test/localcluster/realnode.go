@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -250,12 +251,18 @@ func RuntimeSupportsUserNamespaces(node *corev1.Node) bool {
 
 // Exec runs command in a container of a pod on the node, through the API
 // server and the kubelet (kubectl exec), and returns its standard output
-// and error.
+// and error. kubectl's own log lines (its websocket client at times logs
+// "Unknown stream id 1, discarding message") are not the command's and are
+// left out of stderr.
 func (n *RealNode) Exec(ctx context.Context, namespace, pod, container string, command ...string) (stdout, stderr string, err error) {
 	args := append([]string{"--kubeconfig", n.c.KubeconfigPath, "exec", "-n", namespace, pod, "-c", container, "--"}, command...)
 	cmd := exec.CommandContext(ctx, filepath.Join(n.c.assets, "kubectl"), args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err = cmd.Run()
-	return out.String(), errOut.String(), err
+	return out.String(), kubectlLogLine.ReplaceAllString(errOut.String(), ""), err
 }
+
+// kubectlLogLine is one line of kubectl's own klog output, e.g.
+// "E1125 14:18:45.031011     289 websocket.go:297] Unknown stream id 1, discarding message".
+var kubectlLogLine = regexp.MustCompile(`(?m)^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+ +\d+ [\w.-]+:\d+\] .*(\n|$)`)
