@@ -944,48 +944,35 @@ func tail(s string, n int) string {
 }
 
 // procMem returns VmHWM and VmRSS in bytes.
+// procMemory reads the memory lines of /proc/PID/status (VmHWM, VmRSS,
+// RssAnon, RssFile, ...) in bytes; empty when the process is gone.
+func procMemory(pid int) map[string]int64 {
+	out := map[string]int64{}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return out
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && f[2] == "kB" {
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			out[strings.TrimSuffix(f[0], ":")] = v * 1024
+		}
+	}
+	return out
+}
+
 // procRSSParts is the process's resident memory now by kind: anonymous
 // (heap, stacks) and file-backed (the binary's pages).
 func procRSSParts(pid int) (anon, file int64) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "RssAnon:":
-			anon = v * 1024
-		case "RssFile:":
-			file = v * 1024
-		}
-	}
-	return anon, file
+	m := procMemory(pid)
+	return m["RssAnon"], m["RssFile"]
 }
 
+// procMem is the process's peak and current resident memory.
 func procMem(pid int) (hwm, rss int64) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmHWM:":
-			hwm = v * 1024
-		case "VmRSS:":
-			rss = v * 1024
-		}
-	}
-	return hwm, rss
+	m := procMemory(pid)
+	return m["VmHWM"], m["VmRSS"]
 }
 
 // metrics is a flat Prometheus scrape: name{labels} → value, plus sums by
