@@ -85,8 +85,8 @@ func planRootDelegate(cfg Config, uidMap []idtools.IDMap) (RootDelegate, error) 
 }
 
 // LookupRootDelegate finds the delegate configure added for root: the entry
-// named RootDelegateName in the passwd file. Its home is the one configure
-// made, under root's home.
+// named RootDelegateName in the passwd file, with the home configure wrote
+// there (so a shell with another HOME still finds the delegate's storage).
 func LookupRootDelegate(cfg Config) (RootDelegate, bool, error) {
 	data, err := os.ReadFile(cfg.PasswdPath)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -107,7 +107,7 @@ func LookupRootDelegate(cfg Config) (RootDelegate, bool, error) {
 		if _, err := fmt.Sscan(f[3], &gid); err != nil {
 			break
 		}
-		return RootDelegate{Name: RootDelegateName, UID: uid, GID: gid, Home: filepath.Join(cfg.Home, rootDelegateHomeDir)}, true, nil
+		return RootDelegate{Name: RootDelegateName, UID: uid, GID: gid, Home: f[5]}, true, nil
 	}
 	return RootDelegate{}, false, nil
 }
@@ -140,11 +140,12 @@ func runAsDelegate(ctx context.Context, d RootDelegate, command []string) ([]byt
 	return out.Bytes(), err
 }
 
-// checkDelegateHomeReachable makes sure the delegate can get to its home
-// under root's: it needs search permission on root's home, through root's
-// group or everyone's.
-func checkDelegateHomeReachable(cfg Config, d RootDelegate) error {
-	fi, err := os.Stat(cfg.Home)
+// checkDelegateHomeReachable makes sure the delegate can get to its home,
+// which lies in root's: it needs search permission on root's home, through
+// root's group or everyone's.
+func checkDelegateHomeReachable(d RootDelegate) error {
+	parent := filepath.Dir(d.Home)
+	fi, err := os.Stat(parent)
 	if err != nil {
 		return fmt.Errorf("root's home: %w", err)
 	}
@@ -155,7 +156,7 @@ func checkDelegateHomeReachable(cfg Config, d RootDelegate) error {
 	}
 	return fmt.Errorf("podman for root runs as %s (UID %d, GID %d), which cannot enter root's home %s (mode %s): "+
 		"give root's group search permission (chmod g+x %s; the UDI's home is group-writable already) or set HOME to such a directory",
-		d.Name, d.UID, d.GID, cfg.Home, perm, cfg.Home)
+		d.Name, d.UID, d.GID, parent, perm, parent)
 }
 
 // configureRootDelegate is Configure for root without CAP_SYS_ADMIN: the
@@ -173,13 +174,15 @@ func configureRootDelegate(ctx context.Context, cfg Config, w fileWriter, r *Con
 	if r.SubGIDs, err = PlanSubIDs(r.GIDMap, d.GID); err != nil {
 		return fmt.Errorf("plan subordinate GIDs for %s (GID %d): %w", d.Name, d.GID, err)
 	}
-	if err := checkDelegateHomeReachable(cfg, d); err != nil {
-		return err
-	}
 	if e, found, err := LookupPasswd(cfg.PasswdPath, d.UID); err != nil {
 		return err
 	} else if found && e.Name != d.Name {
 		return fmt.Errorf("UID %d, which podman for root runs as, is %q in %s: remove that entry from the image, or run the workspace as a UID other than 0", d.UID, e.Name, cfg.PasswdPath)
+	} else if found {
+		d.Home = e.Home // set up at an earlier start: keep its storage where it is
+	}
+	if err := checkDelegateHomeReachable(d); err != nil {
+		return err
 	}
 	if cfg.Self == "" {
 		return errors.New("no udi-setup executable configured to run configure as the delegate")

@@ -166,7 +166,9 @@ func TestPlanPodman(t *testing.T) {
 			if got := plan.Delegate != nil; got != tc.wantDelegate {
 				t.Fatalf("delegate %+v, want one: %v", plan.Delegate, tc.wantDelegate)
 			}
-			if tc.wantDelegate && (plan.Delegate.UID != 65535 || plan.Delegate.Home != filepath.Join(cfg.Home, ".podman-root")) {
+			// The home is the one configure wrote in passwd, whatever HOME
+			// the shell that runs podman has.
+			if tc.wantDelegate && (plan.Delegate.UID != 65535 || plan.Delegate.Home != "/home/user/.podman-root") {
 				t.Errorf("delegate %+v", plan.Delegate)
 			}
 		})
@@ -216,5 +218,50 @@ func appendTestFile(t *testing.T, path, content string) {
 	defer f.Close()
 	if _, err := f.WriteString(content); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConfigureAsRootKeepsTheDelegatesHome: a later start with another HOME
+// (a shell, an image change) keeps the delegate's home, and so its images,
+// where passwd says it is.
+func TestConfigureAsRootKeepsTheDelegatesHome(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("runs configure as the delegate (UID 65535): needs root")
+	}
+	cfg := rootPod(t, capsSetIDs)
+	// The delegate must reach the program and its home: t.TempDir's parent
+	// is closed to others.
+	open, err := os.MkdirTemp("", "udi-delegate-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(open) })
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Self = filepath.Join(open, "udi-setup")
+	if err := os.WriteFile(cfg.Self, []byte("#!/bin/sh\necho \"note: configured in $HOME\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	earlier := filepath.Join(open, "old-home", ".podman-root")
+	if err := os.MkdirAll(earlier, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	appendTestFile(t, cfg.PasswdPath, "podman-root:x:65535:0:podman-root user:"+earlier+":/bin/sh\n")
+	r, err := Configure(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RootDelegate == nil || r.RootDelegate.Home != earlier {
+		t.Fatalf("delegate %+v, want its home kept at %s", r.RootDelegate, earlier)
+	}
+	if !slices.Contains(r.Notes, "configured in "+earlier) {
+		t.Errorf("configure ran as the delegate with notes %q, want HOME %s", r.Notes, earlier)
+	}
+	if got := readTestFile(t, cfg.SubUIDPath); !strings.Contains(got, "podman-root:1:65534\n") {
+		t.Errorf("subuid:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Home, ".podman-root")); err == nil {
+		t.Error("a second delegate home was made under the new HOME")
 	}
 }
