@@ -164,3 +164,24 @@ driver = "overlay"
 		})
 	}
 }
+
+// TestNativeOverlayTrialDoesNotSyncTheHome: unmounting a kernel overlay
+// syncs the whole filesystem under it (the user's home), unless the overlay
+// is volatile; the trial needs no durability, so its overlay is volatile,
+// which the kernel marks with work/work/incompat/volatile.
+func TestNativeOverlayTrialDoesNotSyncTheHome(t *testing.T) {
+	userNamespacesWork(t)
+	dir, err := prepareTrialDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeProbeDir(dir) })
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", os.Args[0], dir)
+	cmd.Env = append(os.Environ(), envOverlayProbe+"=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the native overlay trial failed: %v: %s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "work", "work", "incompat", "volatile")); err != nil {
+		t.Errorf("the trial's overlay was not volatile, so its unmount synced the filesystem under it: %v", err)
+	}
+}
