@@ -93,7 +93,12 @@ func run(ctx context.Context, kubeconfig, certFile, keyFile, listen, readyFile s
 	if err != nil {
 		return fmt.Errorf("read kubeconfig: %w", err)
 	}
-	cfg.QPS, cfg.Burst = 200, 400
+	// Unthrottled: OpenShift's plugin asks its authorizer in-process, and
+	// here every pod costs a SubjectAccessReview per candidate SCC for the
+	// requesting user and again for the pod's service account (dozens per
+	// pod). A client-side limit (it was 200 per second) made admission wait
+	// on it: over a second per pod while thousands of workspace pods start.
+	cfg.QPS = -1
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
