@@ -80,10 +80,11 @@ func benchCluster(ctx context.Context, o options, tmp string, r *report) error {
 	if err != nil {
 		return err
 	}
-	// Workloads: kube-controller-manager, the scheduler and kwok run the
-	// started workspaces' pods, so that DWO sees them Running, as on a
-	// cluster. The synthetic workspace Deployments are paused (no ReplicaSet,
-	// no pod): 5,000 pods would measure kwok, not the operator.
+	// Workloads: kube-controller-manager, the scheduler and kwok run every
+	// workspace's pod — the started workspaces' and the synthetic ones' —
+	// admitted by OpenShift's SCC admission, so that the operator sees
+	// workspace Deployments as on a cluster: with a ReplicaSet, a Running
+	// pod and the status updates that bring them up.
 	c, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true, Workloads: true,
 		CRDs:        []*apiextensionsv1.CustomResourceDefinition{crd},
 		AddToScheme: []func(*runtime.Scheme) error{enablerv1alpha1.AddToScheme}})
@@ -208,7 +209,7 @@ func benchCluster(ctx context.Context, o options, tmp string, r *report) error {
 
 	bumps, events := running()
 	r.add("spec changes to the Deployments of the workspaces started before the operator, across toggle on, off, on", fmt.Sprintf("%d on %d workspaces (%d watch events)", bumps, o.starts, events), "- (DWO re-renders them with its new configuration; the operator never writes them)", "see note")
-	r.note("The started workspaces run: kube-controller-manager, the scheduler and kwok turn their Deployments into pods, admitted by OpenShift's SCC admission, which kwok reports Running, so DWO sees them Running as on a cluster. The %d synthetic workspace Deployments (and the unrelated ones) are paused: no ReplicaSet, no pod; the operator sees the same Deployments either way.", o.workspaces)
+	r.note("Every workspace runs: kube-controller-manager, the scheduler and kwok turn the workspace Deployments (the %d synthetic ones and those DWO renders for the started DevWorkspaces) into pods, admitted by OpenShift's SCC admission, which kwok reports Running; each measurement starts once all of them are. The unrelated Deployments are paused (no ReplicaSet, no pod): the operator never sees them.", o.workspaces)
 
 	rssRatio := float64(run2.hwm) / float64(run1.hwm)
 	r.add("peak RSS ratio run 2 / run 1", fmt.Sprintf("%.3f", rssRatio), "<= 1.10", verdict(rssRatio <= 1.10))
@@ -280,14 +281,62 @@ func (e *env) growWorkspaces(ctx context.Context, o options, created *int, n int
 	if n <= *created {
 		return nil
 	}
+	// Room for every workspace pod (the bench's started ones too) at
+	// localcluster's pods per node.
+	nodes := (n+2*o.starts+localcluster.PodsPerNode-1)/localcluster.PodsPerNode + 1
+	if err := e.cluster.SetNodes(ctx, nodes, 0); err != nil {
+		return err
+	}
 	logf("creating workspace Deployments and service accounts %d..%d", *created, n-1)
 	t := time.Now()
 	if err := e.createWorkspaces(ctx, o, *created, n, tmplDep, tmplSA); err != nil {
 		return err
 	}
-	r.detail("created %d workspace Deployments + service accounts (now %d, in %d namespaces) in %s", n-*created, n, len(workspaceNamespaces(n, o.perNamespace)), time.Since(t).Round(time.Millisecond))
+	took := time.Since(t)
+	if err := e.waitWorkspacesRunning(ctx, n); err != nil {
+		return err
+	}
+	r.detail("created %d workspace Deployments + service accounts (now %d, in %d namespaces, on %d simulated nodes) in %s; all %d Running %s later",
+		n-*created, n, len(workspaceNamespaces(n, o.perNamespace)), nodes, took.Round(time.Millisecond), n, (time.Since(t) - took).Round(time.Millisecond))
 	*created = n
 	return nil
+}
+
+// waitWorkspacesRunning waits until n of the synthetic workspace Deployments
+// report their pod ready (kwok reports it Running once the scheduler has
+// placed it).
+func (e *env) waitWorkspacesRunning(ctx context.Context, n int) error {
+	logf("waiting for %d workspace pods to run", n)
+	deadline := time.Now().Add(30 * time.Minute)
+	for {
+		ready, cont := 0, ""
+		for {
+			page := &appsv1.DeploymentList{}
+			if err := e.cl.List(ctx, page, client.HasLabels{operator.WorkspaceIDLabel}, client.Limit(500), client.Continue(cont)); err != nil {
+				return fmt.Errorf("list workspace Deployments: %w", err)
+			}
+			for i := range page.Items {
+				if strings.HasPrefix(page.Items[i].Name, syntheticPrefix) && page.Items[i].Status.ReadyReplicas > 0 {
+					ready++
+				}
+			}
+			if cont = page.Continue; cont == "" {
+				break
+			}
+		}
+		if ready >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d workspace pods ran within 30 minutes", ready, n)
+		}
+		logf("%d of %d workspace pods run", ready, n)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 // deleteUnrelated removes what createUnrelated made.
@@ -435,8 +484,13 @@ func workspaceNamespaces(n, perNamespace int) []string {
 	return namespaces
 }
 
-// createWorkspaces creates workspaces from..to-1: paused Deployments (see
-// benchCluster) and their service accounts.
+// syntheticPrefix starts the workspace id, and so the Deployment name, of
+// every workspace createWorkspaces makes.
+const syntheticPrefix = "workspacebench"
+
+// createWorkspaces creates workspaces from..to-1: Deployments as DWO
+// renders them (their pods run, see benchCluster) and their service
+// accounts.
 func (e *env) createWorkspaces(ctx context.Context, o options, from, to int, tmplDep, tmplSA []byte) error {
 	per := max(o.perNamespace, 1)
 	namespaces := workspaceNamespaces(to, per)
@@ -445,13 +499,12 @@ func (e *env) createWorkspaces(ctx context.Context, o options, from, to int, tmp
 	}
 	return pool(ctx, to-from, 48, func(i int) error {
 		i += from
-		id := fmt.Sprintf("workspacebench%08x", i)
+		id := fmt.Sprintf("%s%08x", syntheticPrefix, i)
 		ns := nsName(i, per)
 		d := &appsv1.Deployment{}
 		if err := json.Unmarshal(fill(tmplDep, id, ns), d); err != nil {
 			return err
 		}
-		d.Spec.Paused = true
 		if err := e.cl.Create(ctx, d); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create Deployment %s/%s: %w", ns, d.Name, err)
 		}

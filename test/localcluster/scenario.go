@@ -354,11 +354,14 @@ func (c *Cluster) writeNode(ctx context.Context, name string, userNS bool) error
 	return nil
 }
 
+// PodsPerNode is how many pods each simulated node takes.
+const PodsPerNode = 500
+
 // nodeResources is what each simulated node offers the scheduler.
 var nodeResources = corev1.ResourceList{
 	corev1.ResourceCPU:    resource.MustParse("32"),
 	corev1.ResourceMemory: resource.MustParse("256Gi"),
-	corev1.ResourcePods:   resource.MustParse("500"),
+	corev1.ResourcePods:   *resource.NewQuantity(PodsPerNode, resource.DecimalSI),
 }
 
 // createFresh creates obj, waiting out a deletion of the same name.
