@@ -309,14 +309,7 @@ func checkPodmanForRoot(cfg Config) (Check, *RootDelegate) {
 	if !found {
 		return fail(name, why+"; podman for root (user "+RootDelegateName+") is not set up", fixRootPodman), nil
 	}
-	first := ""
-	for _, dir := range filepath.SplitList(cfg.SearchPath) {
-		p := filepath.Join(dir, "podman")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode().Perm()&0o111 != 0 {
-			first = p
-			break
-		}
-	}
+	first := lookPath("podman", cfg.SearchPath)
 	self, selfErr := os.Stat(cfg.Self)
 	firstInfo, firstErr := os.Stat(first)
 	if first == "" || selfErr != nil || firstErr != nil || !os.SameFile(self, firstInfo) {
