@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,11 +20,6 @@ func benchUDI(ctx context.Context, o options, tmp string, r *report) error {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/udi-setup").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/udi-setup: %v\n%s", err, out)
 	}
-	// What the cluster part wrote (etcd's data, gigabytes) is written back
-	// first: configure's fsyncs would otherwise wait on it, and these rows
-	// would measure the bench's own previous phase. Unwritten data of the
-	// workspace itself is measured on purpose, in the pod.
-	syscall.Sync()
 	var last udi.ConfigureReport
 	var runErr error
 	n := 0
