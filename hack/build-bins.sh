@@ -27,6 +27,7 @@ say() { printf '[bins] %s\n' "$*" >&2; }
 # KUBEBUILDER_ASSETS without building).
 if [[ "${1:-}" == "--print-dir" ]]; then echo "$OUT"; exit 0; fi
 
+build_lock "$CACHE_ROOT/.build-bins.lock"
 missing=()
 for b in "${BINS[@]}"; do [[ -x "$OUT/$b" ]] || missing+=("$b"); done
 # openshift-admission is this project's own source: rebuilt when it changes.

@@ -29,6 +29,7 @@ source "$(dirname "$0")/lib.sh"
 
 if [[ "${1:-}" == "--print-dir" ]]; then echo "$OUT"; exit 0; fi
 
+build_lock "$CACHE_ROOT/.build-node-bins.lock"
 missing_pkgs="$(debian_packages_missing "${DEBIAN_PACKAGES[@]}")"
 if [[ -n "$missing_pkgs" ]]; then
   # shellcheck disable=SC2086 # a list of package names

@@ -31,6 +31,7 @@ say() { printf '[workspace-image] %s\n' "$*" >&2; }
 source "$(dirname "$0")/lib.sh"
 
 if [[ "${1:-}" == "--print-path" ]]; then echo "$OUT"; exit 0; fi
+build_lock "$CACHE_ROOT/.build-workspace-image.lock"
 if [[ -f "$OUT" ]]; then
   say "cached: $OUT"
   echo "$OUT"

@@ -65,3 +65,15 @@ k8s_ldflags() {
   done
   echo "$flags"
 }
+
+# build_lock FILE: holds an exclusive lock on FILE until the script exits, so
+# that two builds of the same cache (two test packages, two checkouts) never
+# run at once: the second waits, then finds the first one's output cached.
+build_lock() {
+  mkdir -p "$(dirname "$1")"
+  exec 8>"$1"
+  if ! flock -n 8; then
+    printf 'waiting for another build holding %s\n' "$1" >&2
+    flock 8
+  fi
+}
