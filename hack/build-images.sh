@@ -17,8 +17,13 @@ say() { printf '[images] %s\n' "$*" >&2; }
 # shellcheck source=hack/lib.sh
 source hack/lib.sh
 
-if ! command -v podman >/dev/null; then
-  install_debian_packages podman
+# What this script uses from Debian: podman (with the crun it brings:
+# neither image has a RUN step, so no container runs while building).
+DEBIAN_PACKAGES=(podman)
+missing_pkgs="$(debian_packages_missing "${DEBIAN_PACKAGES[@]}")"
+if [[ -n "$missing_pkgs" ]]; then
+  # shellcheck disable=SC2086 # a list of package names
+  install_debian_packages $missing_pkgs
 fi
 
 say "building the static nested-enabler binary"

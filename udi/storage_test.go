@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nested-workspaces/enabler/test/debpkg"
 )
 
 func TestChooseStorage(t *testing.T) {
@@ -71,13 +73,20 @@ func userNamespacesWork(t *testing.T) {
 // into a scratch user and mount namespace and mounts an overlay there.
 func TestStorageTrials(t *testing.T) {
 	userNamespacesWork(t)
+	// The fuse-overlayfs trials need it installed: a full run as root
+	// installs it (debpkg), as every harness installs what it uses.
+	if !testing.Short() && os.Geteuid() == 0 {
+		if err := debpkg.Install("fuse-overlayfs"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	fuse := lookPath("fuse-overlayfs", os.Getenv("PATH"))
 	tests := []struct {
 		name    string
 		cfg     func(Config) Config
 		trial   int // index in StorageCandidates
 		wantErr string
-		// needsFuse: fuse-overlayfs must be installed; the e2e installs it
+		// needsFuse: fuse-overlayfs must be installed (see above)
 		needsFuse bool
 	}{
 		{name: "native overlay mounts in a user namespace on the graph root's filesystem", trial: 0},
@@ -94,7 +103,7 @@ func TestStorageTrials(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.needsFuse && fuse == "" {
-				t.Skip("fuse-overlayfs is not installed (apt-get install fuse-overlayfs)")
+				t.Skip("fuse-overlayfs is not installed (apt-get install fuse-overlayfs; a full run as root installs it)")
 			}
 			data := t.TempDir()
 			cfg := probeConfig(Config{DataHome: data, SearchPath: os.Getenv("PATH"), DevFuse: "/dev/fuse"})

@@ -20,10 +20,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/test/debpkg"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 const testImage = "localhost/nested-workspaces-test/enabler"
+
+// debianPackages are what this test runs itself: podman, with runc as its
+// runtime (see newPodman). hack/build-images.sh installs podman when it is
+// missing, but Debian's podman brings crun, not runc.
+var debianPackages = []string{"podman", "runc"}
 
 // podman runs podman on storage of the test's own, so that nothing reaches
 // the host's images; runc and cgroupfs because this kind of machine has
@@ -74,6 +80,9 @@ func TestOperatorImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := testImage + ":v" + strings.TrimSpace(string(version))
+	if err := debpkg.Install(debianPackages...); err != nil {
+		t.Fatal(err)
+	}
 	p := newPodman(t)
 
 	// What `make images IMAGE=...` runs.

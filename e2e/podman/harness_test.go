@@ -28,12 +28,12 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/nested-workspaces/enabler/test/debpkg"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
-// Debian packages the pod is built from.
+// Debian packages the pod is built from: this package installs them
+// itself (debpkg.Install).
 var debianPackages = []string{
 	"podman", "uidmap", "fuse-overlayfs", "runc", "crun", "podman-compose",
 	"busybox-static", "libcap2-bin", "util-linux",
@@ -77,7 +77,7 @@ func setup(t *testing.T) suite {
 }
 
 func prepare() (suite, error) {
-	if err := installPackages(); err != nil {
+	if err := debpkg.Install(debianPackages...); err != nil {
 		return suite{}, err
 	}
 	dir, err := os.MkdirTemp("", "udi-e2e-shared-")
@@ -105,43 +105,6 @@ func prepare() (suite, error) {
 		return suite{}, fmt.Errorf("build the busybox image: %w", err)
 	}
 	return s, nil
-}
-
-// installPackages installs what is missing, once per machine at a time: the
-// lock keeps concurrent test binaries from racing apt.
-func installPackages() error {
-	lock, err := os.OpenFile("/run/lock/nested-workspaces-e2e-apt.lock", os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return fmt.Errorf("open apt lock: %w", err)
-	}
-	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("take apt lock: %w", err)
-	}
-	var missing []string
-	for _, p := range debianPackages {
-		out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", p).Output()
-		if err != nil || !strings.Contains(string(out), "install ok installed") {
-			missing = append(missing, p)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	// With recommends, as verified: podman-compose's default network needs
-	// netavark/aardvark-dns and podman's pause process catatonit.
-	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	for _, args := range [][]string{
-		{"apt-get", "-o", "DPkg::Lock::Timeout=300", "update"},
-		append([]string{"apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y"}, missing...),
-	} {
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Env = env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	return nil
 }
 
 // writeBusyboxImage writes localcluster.BusyboxRootfs with every applet.

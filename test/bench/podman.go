@@ -17,7 +17,14 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nested-workspaces/enabler/test/debpkg"
 )
+
+// podmanBenchPackages are the Debian packages the podman rows use: podman
+// with runc and fuse-overlayfs, and what podns.sh builds the pod with
+// (unshare, nsenter, setpriv, setcap, newuidmap).
+var podmanBenchPackages = []string{"podman", "runc", "crun", "fuse-overlayfs", "uidmap", "util-linux", "libcap2-bin"}
 
 // podHostBase is where podns.sh maps the pod's user namespace on the host.
 const podHostBase = 200000
@@ -29,10 +36,8 @@ func benchPodman(ctx context.Context, tmp string, r *report) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root (podns.sh builds the pod with unshare and mounts)")
 	}
-	for _, tool := range []string{"podman", "runc", "fuse-overlayfs", "unshare", "nsenter", "setpriv", "newuidmap"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("%s not installed", tool)
-		}
+	if err := debpkg.Install(podmanBenchPackages...); err != nil {
+		return err
 	}
 	script, err := os.ReadFile("e2e/podman/podns.sh")
 	if err != nil {
