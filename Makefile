@@ -37,8 +37,10 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## test: everything — unit, fuzz seeds, e2e on the real control plane, nested podman.
+## TEST_EXEC runs each test binary through a command: CI (.ci/run) gives
+## each a clean root of its own (hack/clean-root.sh).
 test: bins lint
-	$(GO) test -count=1 -timeout 60m ./...
+	$(GO) test -count=1 -timeout 60m $(if $(TEST_EXEC),-exec '$(TEST_EXEC)') ./...
 
 ## unit: only the tests that need no control plane and no podman.
 unit:
