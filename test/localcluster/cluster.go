@@ -23,9 +23,10 @@ import (
 	"github.com/nested-workspaces/enabler/manifests"
 )
 
-// harnessBinaries are what hack/build-bins.sh builds into the assets
-// directory.
-var harnessBinaries = []string{"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "openshift-admission"}
+// ControlPlaneBinaries are what Start runs, from the assets directory
+// hack/build-bins.sh fills (which also builds kubectl, for tests and
+// `make install-yaml`; a cluster does not need it).
+var ControlPlaneBinaries = []string{"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok", "openshift-admission"}
 
 // Versions of the control plane that hack/build-bins.sh builds. The cache
 // directory name must match the script's.
@@ -115,10 +116,10 @@ func DefaultAssetsDir() string {
 	return filepath.Join(base, fmt.Sprintf("k8s-v%s_etcd-v%s", KubernetesVersion, EtcdVersion))
 }
 
-// MissingBinaries lists the harness binaries dir lacks.
+// MissingBinaries lists the ControlPlaneBinaries dir lacks.
 func MissingBinaries(dir string) []string {
 	var missing []string
-	for _, bin := range harnessBinaries {
+	for _, bin := range ControlPlaneBinaries {
 		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
 			missing = append(missing, bin)
 		}

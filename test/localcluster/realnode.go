@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/remotecommand"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -250,19 +254,54 @@ func RuntimeSupportsUserNamespaces(node *corev1.Node) bool {
 }
 
 // Exec runs command in a container of a pod on the node, through the API
-// server and the kubelet (kubectl exec), and returns its standard output
-// and error. kubectl's own log lines (its websocket client at times logs
-// "Unknown stream id 1, discarding message") are not the command's and are
-// left out of stderr.
+// server and the kubelet (as kubectl exec does, in-process), and returns
+// its standard output and error. A command that exits non-zero returns an
+// error with its exit status.
 func (n *RealNode) Exec(ctx context.Context, namespace, pod, container string, command ...string) (stdout, stderr string, err error) {
-	args := append([]string{"--kubeconfig", n.c.KubeconfigPath, "exec", "-n", namespace, pod, "-c", container, "--"}, command...)
-	cmd := exec.CommandContext(ctx, filepath.Join(n.c.assets, "kubectl"), args...)
 	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
-	return out.String(), kubectlLogLine.ReplaceAllString(errOut.String(), ""), err
+	err = n.c.ExecStream(ctx, namespace, pod, container, ExecOutput{Stdout: &out, Stderr: &errOut}, command...)
+	return out.String(), errOut.String(), err
 }
 
-// kubectlLogLine is one line of kubectl's own klog output, e.g.
-// "E1125 14:18:45.031011     289 websocket.go:297] Unknown stream id 1, discarding message".
-var kubectlLogLine = regexp.MustCompile(`(?m)^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+ +\d+ [\w.-]+:\d+\] .*(\n|$)`)
+// ExecOutput is where a command's output goes: Stdout and Stderr, or, with
+// TTY, both into Stdout through a terminal, as a user at a terminal sees
+// them (in the order they were written; lines end in "\r\n").
+type ExecOutput struct {
+	Stdout, Stderr io.Writer
+	TTY            bool
+}
+
+// ExecStream runs command in a container of a pod, through the API server
+// and the node's kubelet, writing its output as it comes. A command that
+// exits non-zero returns a k8s.io/client-go/util/exec.ExitError.
+func (c *Cluster) ExecStream(ctx context.Context, namespace, pod, container string, out ExecOutput, command ...string) error {
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	u := cs.CoreV1().RESTClient().Post().Namespace(namespace).Resource("pods").Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: container, Command: command, Stdout: true, Stderr: !out.TTY, TTY: out.TTY}, scheme.ParameterCodec).URL()
+	// As kubectl: WebSockets, falling back to SPDY where the upgrade fails.
+	spdy, err := remotecommand.NewSPDYExecutor(c.Config, "POST", u)
+	if err != nil {
+		return err
+	}
+	ws, err := remotecommand.NewWebSocketExecutor(c.Config, "GET", u.String())
+	if err != nil {
+		return err
+	}
+	executor, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
+	if err != nil {
+		return err
+	}
+	opts := remotecommand.StreamOptions{Stdout: out.Stdout, Stderr: out.Stderr, Tty: out.TTY}
+	if out.TTY {
+		opts.Stderr = nil
+	}
+	if err := executor.StreamWithContext(ctx, opts); err != nil {
+		return fmt.Errorf("exec %q in %s/%s: %w", strings.Join(command, " "), namespace, pod, err)
+	}
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,10 +39,12 @@ const (
 var realNodeSkip = "the test package did not call localcluster.RunIsolated from TestMain"
 
 // RealNodePreflight says why this machine cannot run a real node with user
-// namespace pods, or "" when it can.
+// namespace pods, or "" when it can. It asks only what the machine is (root,
+// kernel, user namespaces); the tools a node uses (ip, iptables, the CNI
+// plugins) are installed by PrepareRealNode (hack/build-node-bins.sh).
 func RealNodePreflight() string {
 	if os.Geteuid() != 0 {
-		return "a real node needs root (containerd, kubelet, mounts): run go test as root"
+		return "a real node needs root (containerd, kubelet, mounts)"
 	}
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
@@ -58,11 +61,6 @@ func RealNodePreflight() string {
 	if err := exec.Command("unshare", "--user", "--map-root-user", "true").Run(); err != nil {
 		return fmt.Sprintf("cannot create a user namespace here (unshare --user: %v)", err)
 	}
-	for _, tool := range []string{"unshare", "ip", "mount"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Sprintf("%s is not installed", tool)
-		}
-	}
 	return ""
 }
 
@@ -78,31 +76,54 @@ func kernelVersion(release string) (major, minor int) {
 	return major, minor
 }
 
-// RequireRealNode skips t where no real node can run, with the reason.
+// RequiredEnv, set to 1 (CI sets it), makes a real node required: a test
+// that would skip for want of one fails instead, so that a machine that
+// can run one never passes without having run it.
+const RequiredEnv = "NESTED_REAL_NODE_REQUIRED"
+
+// RequireRealNode skips t where no real node can run, with the reason
+// (fails it instead under NESTED_REAL_NODE_REQUIRED=1). It is for tests of
+// a package whose TestMain is RunIsolated.
 func RequireRealNode(t *testing.T) {
+	t.Helper()
+	requireRealNode(t, realNodeSkip)
+}
+
+// RequireRealNodeMachine is RequireRealNode for a test that runs a real
+// node in another process (a command that calls RerunIsolated): it asks
+// RealNodePreflight.
+func RequireRealNodeMachine(t *testing.T) {
+	t.Helper()
+	requireRealNode(t, RealNodePreflight())
+}
+
+func requireRealNode(t *testing.T, whyNot string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("real node e2e skipped in -short mode")
 	}
-	if realNodeSkip != "" {
-		t.Skip("SKIPPING REAL NODE E2E: " + realNodeSkip)
+	if whyNot == "" {
+		return
 	}
+	if os.Getenv(RequiredEnv) == "1" {
+		t.Fatalf("a real node is required (%s=1) but cannot run: %s", RequiredEnv, whyNot)
+	}
+	t.Skip("SKIPPING REAL NODE E2E: " + whyNot)
 }
 
 // RealNodeHost prepares what the isolated side cannot fetch (it has no
 // network): the node's binaries and its images (OCI archives). It runs on
 // the host side; cleanup, if not nil, runs there after the tests.
+// PrepareRealNode is the one this project uses.
 type RealNodeHost func() (bins string, images []string, cleanup func(), err error)
 
 // RunIsolated is TestMain for a package that uses a real node: on the host
-// it prepares the node (prepare), runs the test binary again inside private
-// mount, network and PID namespaces, then removes the node's cgroups and
-// fails if the host is not as before (iptables rules, links, netns files,
-// kubelet and CNI directories, mounts). Inside, it sets the namespaces up
-// and runs the tests. Where a real node cannot run, the tests run on the
-// host and skip themselves (RequireRealNode).
+// it prepares the node (prepare) and runs the test binary again in private
+// namespaces (RerunIsolated); there it runs the tests. Where a real node
+// cannot run, the tests run on the host and skip themselves
+// (RequireRealNode).
 func RunIsolated(m *testing.M, prepare RealNodeHost) int {
-	if os.Getenv(isolatedEnv) == "" {
+	if !Isolated() {
 		if testing.Short() {
 			return m.Run()
 		}
@@ -110,17 +131,42 @@ func RunIsolated(m *testing.M, prepare RealNodeHost) int {
 			realNodeSkip = reason
 			return m.Run()
 		}
-		return runOnHost(prepare)
+		return RerunIsolated(prepare)
 	}
-	if err := setUpIsolated(); err != nil {
-		fmt.Fprintln(os.Stderr, "real node: set up the private namespaces:", err)
+	if err := EnterIsolation(); err != nil {
+		fmt.Fprintln(os.Stderr, "real node:", err)
 		return 1
 	}
-	realNodeSkip = ""
 	return m.Run()
 }
 
-func runOnHost(prepare RealNodeHost) int {
+// Isolated tells whether this process is the one RerunIsolated started in
+// private namespaces.
+func Isolated() bool { return os.Getenv(isolatedEnv) != "" }
+
+// EnterIsolation sets up, in the process RerunIsolated started, what a real
+// node needs from its private namespaces (loopback and the node's address,
+// fresh /run, /var/lib and /var/log, device nodes); StartRealNode works
+// after it.
+func EnterIsolation() error {
+	if !Isolated() {
+		return fmt.Errorf("not in the private namespaces of localcluster.RerunIsolated")
+	}
+	if err := setUpIsolated(); err != nil {
+		return fmt.Errorf("set up the private namespaces: %w", err)
+	}
+	realNodeSkip = ""
+	return nil
+}
+
+// RerunIsolated runs this program again, with its arguments, inside private
+// mount, network and PID namespaces, with a real node prepared by prepare
+// (which runs here, on the host: it may use the network), and returns its
+// exit code; the program calls EnterIsolation there (RunIsolated does).
+// Everything the node changes (mounts, links, iptables chains, netns files)
+// dies with those namespaces; afterwards the node's cgroups are removed and
+// the host is checked to be as before, else the code is 1.
+func RerunIsolated(prepare RealNodeHost) int {
 	say := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "[real node] "+format+"\n", args...) }
 	bins, images, cleanup, err := prepare()
 	if cleanup != nil {
@@ -130,7 +176,9 @@ func runOnHost(prepare RealNodeHost) int {
 		say("preparing the node failed: %v", err)
 		return 1
 	}
-	cgroup := fmt.Sprintf("nested-workspaces-realnode-%d", os.Getpid())
+	// Unique on the machine: two runs (two CI clean roots, each its own
+	// PID namespace) may have the same PID.
+	cgroup := fmt.Sprintf("nested-workspaces-realnode-%d-%d", os.Getpid(), time.Now().UnixNano())
 	hierarchies, err := makeCgroupRoot(cgroup)
 	if err != nil {
 		say("%v", err)
@@ -146,7 +194,7 @@ func runOnHost(prepare RealNodeHost) int {
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) {
-			say("run the tests in private namespaces: %v", err)
+			say("run again in private namespaces: %v", err)
 			return 1
 		}
 		code = exit.ExitCode()
@@ -157,7 +205,7 @@ func runOnHost(prepare RealNodeHost) int {
 	}
 	after := hostState()
 	if diff := diffHostState(before, after); diff != "" {
-		say("the host is not as before the tests:\n%s", diff)
+		say("the host is not as before:\n%s", diff)
 		return 1
 	}
 	say("host left as before: iptables rules, network links, netns files, mounts, kubelet and CNI directories, cgroups")
