@@ -61,5 +61,6 @@ images:
 	bash hack/build-images.sh
 
 ## install-yaml: the kustomize install for $(IMAGE):v$(VERSION), on stdout.
-install-yaml: bins
+install-yaml:
+	@bash hack/build-bins.sh kubectl >/dev/null
 	@bash hack/install-yaml.sh

@@ -5,6 +5,11 @@
 # outside the clone, keyed by versions (and, for openshift-admission, by a
 # hash of its source). Prints the directory (for KUBEBUILDER_ASSETS) as
 # its last line on stdout; progress goes to stderr. Skips work when cached.
+#
+#   build-bins.sh [BINARY...]   build only these (default: all); the demo
+#                               needs all but kubectl, which only tests and
+#                               `make install-yaml` use
+#   build-bins.sh --print-dir   only print the directory
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-1.33.13}"
@@ -12,9 +17,10 @@ ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-0.8.0}"
 CACHE_ROOT="${NESTED_BINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nested-workspaces/k8s-bins}"
 OUT="$CACHE_ROOT/k8s-v${K8S_VERSION}_etcd-v${ETCD_VERSION}"
-# kubectl renders the kustomize install in manifests' test, and serves
-# `demo --keep`.
-BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok openshift-admission)
+# kubectl renders the kustomize install in manifests' test and
+# `make install-yaml`, and serves `demo --keep`.
+ALL_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok openshift-admission)
+K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=hack/lib.sh
 source "$here/lib.sh"
@@ -27,13 +33,22 @@ say() { printf '[bins] %s\n' "$*" >&2; }
 # KUBEBUILDER_ASSETS without building).
 if [[ "${1:-}" == "--print-dir" ]]; then echo "$OUT"; exit 0; fi
 
+BINS=("$@")
+[[ ${#BINS[@]} -gt 0 ]] || BINS=("${ALL_BINS[@]}")
+for b in "${BINS[@]}"; do
+  [[ " ${ALL_BINS[*]} " == *" $b "* ]] || { say "unknown binary $b (one of: ${ALL_BINS[*]})"; exit 2; }
+done
+
 build_lock "$CACHE_ROOT/.build-bins.lock"
 missing=()
-for b in "${BINS[@]}"; do [[ -x "$OUT/$b" ]] || missing+=("$b"); done
-# openshift-admission is this project's own source: rebuilt when it changes.
-if [[ -x "$OUT/openshift-admission" && "$(cat "$OUT/openshift-admission.src" 2>/dev/null)" != "$admission_sum" ]]; then
-  missing+=(openshift-admission)
-fi
+for b in "${BINS[@]}"; do
+  if [[ ! -x "$OUT/$b" ]]; then
+    missing+=("$b")
+  elif [[ "$b" == openshift-admission && "$(cat "$OUT/openshift-admission.src" 2>/dev/null)" != "$admission_sum" ]]; then
+    # This project's own source: rebuilt when it changes.
+    missing+=("$b")
+  fi
+done
 if [[ ${#missing[@]} -eq 0 ]]; then
   say "cached in $OUT"
   echo "$OUT"
@@ -47,33 +62,46 @@ export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
 
 need() { local b; for b in "${missing[@]}"; do [[ "$b" == "$1" ]] && return 0; done; return 1; }
 
-if need kube-apiserver || need kube-controller-manager || need kube-scheduler || need kubectl; then
-  say "building Kubernetes v${K8S_VERSION} binaries from the module proxy (cold: ~6 min on 2 cores)"
+# build_k8s builds the Kubernetes commands in one go build: the packages
+# they share compile once, and they link in parallel.
+build_k8s() {
+  local cmds=() b mod pkgs=() start=$SECONDS
+  for b in "${K8S_CMDS[@]}"; do need "$b" && cmds+=("$b"); done
+  [[ ${#cmds[@]} -gt 0 ]] || return 0
+  say "building ${cmds[*]} v${K8S_VERSION} from the module proxy (cold on 2 cores: ~5 min)"
   mod="$work/k8s"
   say "resolving modules"
-  pinned="$(k8s_module "$mod" nested-workspaces.local/k8sbins "$K8S_VERSION" kube-apiserver kube-controller-manager kube-scheduler kubectl)"
-  say "$pinned"
-  ldflags="$(k8s_ldflags "$K8S_VERSION")"
-  for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-    need "$b" || continue
-    say "go build $b ..."
-    start=$SECONDS
-    (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$OUT/$b.tmp" "k8s.io/kubernetes/cmd/$b")
-    mv "$OUT/$b.tmp" "$OUT/$b"
-    say "built $b in $((SECONDS - start))s"
-  done
-fi
+  say "$(k8s_module "$mod" nested-workspaces.local/k8sbins "$K8S_VERSION" "${cmds[@]}")"
+  for b in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  mkdir -p "$work/k8s-out"
+  (cd "$mod" && go_build_progress k8s -trimpath -ldflags "$(k8s_ldflags "$K8S_VERSION")" -o "$work/k8s-out/" -- "${pkgs[@]}")
+  for b in "${cmds[@]}"; do mv "$work/k8s-out/$b" "$OUT/$b"; done
+  say "built ${cmds[*]} in $((SECONDS - start))s"
+}
 
-if need etcd; then
-  say "building etcd v${ETCD_VERSION} from the module proxy (~1 min)"
-  mod="$work/etcd"; mkdir -p "$mod"
-  cat > "$mod/go.mod" <<GOMOD
-module nested-workspaces.local/etcdbin
-go 1.24
-require go.etcd.io/etcd/server/v3 v${ETCD_VERSION}
-GOMOD
-  cat > "$mod/main.go" <<'GO'
-package main
+# build_tool_module NAME MODULE@VERSION PACKAGE: builds PACKAGE of a module
+# at a version from the module proxy (etcd, kwok), through a throwaway module
+# that requires it; MAIN, if set, is that module's main.go instead.
+build_tool_module() {
+  local name=$1 requirement=$2 pkg=$3 mod="$work/$1" start=$SECONDS
+  mkdir -p "$mod"
+  printf 'module nested-workspaces.local/%sbin\ngo 1.24\nrequire %s %s\n' "$name" "${requirement%@*}" "${requirement#*@}" >"$mod/go.mod"
+  if [[ -n "${MAIN:-}" ]]; then
+    printf '%s\n' "$MAIN" >"$mod/main.go"
+  else
+    printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" >"$mod/tools.go"
+  fi
+  (cd "$mod" && go mod tidy >/dev/null 2>&1 && go_build_progress "$name" -trimpath -ldflags "-s -w" -o "$OUT/$name.tmp" -- "$pkg")
+  mv "$OUT/$name.tmp" "$OUT/$name"
+  say "built $name in $((SECONDS - start))s"
+}
+
+# build_others builds etcd, kwok and openshift-admission, one after the
+# other.
+build_others() {
+  if need etcd; then
+    say "building etcd v${ETCD_VERSION} from the module proxy (cold: ~1 min)"
+    MAIN='package main
 
 import (
 	"os"
@@ -81,43 +109,38 @@ import (
 	"go.etcd.io/etcd/server/v3/etcdmain"
 )
 
-func main() { etcdmain.Main(os.Args) }
-GO
-  start=$SECONDS
-  (cd "$mod" && go mod tidy >/dev/null 2>&1 && go build -trimpath -ldflags "-s -w" -o "$OUT/etcd.tmp" .)
-  mv "$OUT/etcd.tmp" "$OUT/etcd"
-  say "built etcd in $((SECONDS - start))s"
+func main() { etcdmain.Main(os.Args) }' build_tool_module etcd "go.etcd.io/etcd/server/v3@v${ETCD_VERSION}" .
+  fi
+  if need kwok; then
+    say "building kwok v${KWOK_VERSION} from the module proxy (cold: ~1.5 min)"
+    build_tool_module kwok "sigs.k8s.io/kwok@v${KWOK_VERSION}" sigs.k8s.io/kwok/cmd/kwok
+  fi
+  if need openshift-admission; then
+    say "building openshift-admission (OpenShift's SCC admission, apiserver-library-go; cold: ~2 min)"
+    local start=$SECONDS
+    (cd "$admission_src" && GOFLAGS=-mod=readonly go_build_progress openshift-admission -trimpath -ldflags "-s -w" -o "$OUT/openshift-admission.tmp" -- .)
+    mv "$OUT/openshift-admission.tmp" "$OUT/openshift-admission"
+    echo "$admission_sum" > "$OUT/openshift-admission.src"
+    say "built openshift-admission in $((SECONDS - start))s"
+  fi
+}
+
+# Both at once: on 2 cores one build's module downloads and serial link
+# steps leave a core to the other.
+say "building ${missing[*]} (progress below; the first build on 2 cores takes ~8 min)"
+# Job control gives the background build its own process group, so that a
+# failure here stops all of it (go build and its compilers).
+set -m
+build_others &
+others=$!
+set +m
+trap 'kill -- "-$others" 2>/dev/null; rm -rf "$work"' EXIT
+build_k8s
+if ! wait "$others"; then
+  say "building etcd, kwok or openshift-admission failed (see above)"
+  exit 1
 fi
-
-if need kwok; then
-  say "building kwok v${KWOK_VERSION} from the module proxy (~1 min)"
-  mod="$work/kwok"; mkdir -p "$mod"
-  cat > "$mod/go.mod" <<GOMOD
-module nested-workspaces.local/kwokbin
-go 1.24
-require sigs.k8s.io/kwok v${KWOK_VERSION}
-GOMOD
-  cat > "$mod/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import _ "sigs.k8s.io/kwok/cmd/kwok"
-GO
-  start=$SECONDS
-  (cd "$mod" && go mod tidy >/dev/null 2>&1 && go build -trimpath -ldflags "-s -w" -o "$OUT/kwok.tmp" sigs.k8s.io/kwok/cmd/kwok)
-  mv "$OUT/kwok.tmp" "$OUT/kwok"
-  say "built kwok in $((SECONDS - start))s"
-fi
-
-if need openshift-admission; then
-  say "building openshift-admission (OpenShift's SCC admission, apiserver-library-go; cold: ~3 min)"
-  start=$SECONDS
-  (cd "$admission_src" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "-s -w" -o "$OUT/openshift-admission.tmp" .)
-  mv "$OUT/openshift-admission.tmp" "$OUT/openshift-admission"
-  echo "$admission_sum" > "$OUT/openshift-admission.src"
-  say "built openshift-admission in $((SECONDS - start))s"
-fi
+trap 'rm -rf "$work"' EXIT
 
 say "control plane binaries ready in $OUT"
 echo "$OUT"

@@ -12,18 +12,28 @@ debian_packages_missing() {
 
 # install_debian_packages PKG...: installs the packages, as root, one
 # installer at a time across the project's scripts and tests (the e2e
-# harnesses take the same lock). Fails naming the packages when not root.
+# harnesses take the same lock, test/debpkg). apt's output goes to a log,
+# shown when it fails. Fails naming the packages when not root.
 install_debian_packages() {
   if [[ $(id -u) -ne 0 ]]; then
     printf 'missing Debian packages: %s; install them as root (apt-get install %s)\n' "$*" "$*" >&2
     return 1
   fi
   printf 'installing Debian packages: %s\n' "$*" >&2
+  local log status=0
+  log="$(mktemp "${TMPDIR:-/tmp}/nested-apt.XXXXXX")"
+  mkdir -p /run/lock
   (
     flock 9
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@" >&2
-  ) 9>/run/lock/nested-workspaces-e2e-apt.lock
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@"
+  ) 9>/run/lock/nested-workspaces-e2e-apt.lock >"$log" 2>&1 || status=$?
+  if [[ $status -ne 0 ]]; then
+    tail -n 30 "$log" >&2
+    printf 'installing %s failed (above, the end of apt-get'"'"'s output)\n' "$*" >&2
+  fi
+  rm -f "$log"
+  return "$status"
 }
 
 # k8s_module DIR MODULE K8S_VERSION CMD...: makes DIR a throwaway Go module
@@ -76,4 +86,46 @@ build_lock() {
     printf 'waiting for another build holding %s\n' "$1" >&2
     flock 8
   fi
+}
+
+# go_build_progress LABEL [GO BUILD FLAGS...] -- PACKAGE...: runs go build
+# with the flags (which name the output with -o) on the packages, and says
+# on stderr how far it got: at every tenth of the packages it has to
+# compile (those not in GOCACHE, counted first with go list), and when done.
+# Go's own errors pass through.
+go_build_progress() {
+  local label=$1 flags=() list_flags=() pkgs total start=$SECONDS
+  shift
+  while [[ $# -gt 0 && "$1" != "--" ]]; do flags+=("$1"); shift; done
+  shift
+  pkgs=("$@")
+  # go list takes the build flags that decide what is stale, not -o or the
+  # linker's.
+  local i
+  for ((i = 0; i < ${#flags[@]}; i++)); do
+    case "${flags[$i]}" in
+    -o|-ldflags) i=$((i + 1)) ;;
+    *) list_flags+=("${flags[$i]}") ;;
+    esac
+  done
+  total="$(go list -deps "${list_flags[@]}" -f '{{if .Stale}}x{{end}}' "${pkgs[@]}" | grep -c x || true)"
+  printf '[%s] compiling %s packages ...\n' "$label" "$total" >&2
+  local done_count=0 next=10 line status=0
+  go build -v "${flags[@]}" "${pkgs[@]}" 2>&1 | {
+    while IFS= read -r line; do
+      if [[ "$line" == *" "* || "$line" == "#"* ]]; then
+        printf '%s\n' "$line" >&2
+        continue
+      fi
+      done_count=$((done_count + 1))
+      if [[ $total -gt 0 ]] && ((done_count * 100 >= next * total)) && ((next < 100)); then
+        printf '[%s] compiling: %d%% (%d of %d packages, %dm%02ds)\n' "$label" "$next" "$done_count" "$total" \
+          $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) >&2
+        while ((done_count * 100 >= next * total)) && ((next < 100)); do next=$((next + 10)); done
+      fi
+    done
+    printf '[%s] compiled %d packages and linked in %dm%02ds\n' "$label" "$done_count" \
+      $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) >&2
+  } || status=$?
+  return "$status"
 }
