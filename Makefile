@@ -46,8 +46,12 @@ test: bins lint
 unit:
 	$(GO) test -count=1 -short ./...
 
-demo: bins
-	$(GO) run ./cmd/nested-workspaces-demo
+## demo: the product on the simulated OpenShift (and, where the machine can,
+## a real node with podman in the workspace); it builds the binaries it
+## needs itself, with progress.
+demo:
+	@source hack/lib.sh && go_build_progress demo -ldflags "-s -w" -o $(BIN_DIR)/nested-workspaces-demo -- ./cmd/nested-workspaces-demo
+	@$(BIN_DIR)/nested-workspaces-demo
 
 bench: bins
 	$(GO) run ./test/bench -out test/bench/results.md

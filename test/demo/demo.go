@@ -4,6 +4,12 @@
 // DevWorkspace controller, and the operator. It starts a sample workspace,
 // turns the toggle on, and shows under which SCC and as which UID the
 // workspace pod was admitted before and after, and that it runs.
+//
+// Where the machine can run a real node (root, kernel 6.3 or newer, user
+// namespaces: localcluster.RealNodePreflight), the workspace runs on one — a
+// kubelet with containerd, in private namespaces (localcluster.RerunIsolated)
+// — and the demo types in the nested workspace pod what a user would:
+// podman run, podman build, podman-compose (terminal.go).
 package demo
 
 import (
@@ -14,6 +20,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +33,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -41,10 +50,84 @@ import (
 type Options struct {
 	Out io.Writer
 	// Keep leaves everything running until ctx ends (Ctrl-C), printing a
-	// kubeconfig path for kubectl.
+	// kubeconfig path for kubectl. It shows the simulated nodes only: a
+	// real node's cluster lives in private namespaces kubectl cannot reach
+	// from the host.
 	Keep bool
 	// Scenario is the OpenShift release to simulate (default 4.20).
 	Scenario localcluster.Scenario
+	// RealNode runs the workspace on a real node and types podman commands
+	// in it. The process must be in the namespaces
+	// localcluster.RerunIsolated makes, after localcluster.EnterIsolation
+	// (Main does both).
+	RealNode bool
+	// SimulatedOnly shows the simulated nodes only, even where a real node
+	// can run (Main).
+	SimulatedOnly bool
+	// SimulatedBecause, without RealNode, says why there is no real node;
+	// the demo prints it and how to get one.
+	SimulatedBecause string
+}
+
+// startEnv carries the demo's start time into the run in private
+// namespaces, so that its timeline goes on from the host's.
+const startEnv = "NESTED_DEMO_START_UNIX_MS"
+
+// Main is the demo command. On the host it builds what is missing (with
+// progress) and, where a real node can run, prepares one and runs itself
+// again in private namespaces with it (localcluster.RerunIsolated); there,
+// or where no real node can run, it runs the demo (Run). It returns the
+// exit code.
+func Main(ctx context.Context, o Options) int {
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 1
+	}
+	if localcluster.Isolated() {
+		if err := localcluster.EnterIsolation(); err != nil {
+			return fail(err)
+		}
+		o.RealNode = true
+		if err := Run(ctx, o); err != nil {
+			return fail(err)
+		}
+		return 0
+	}
+	p := newPrinter(o.Out)
+	o.SimulatedBecause = whyNoRealNode(o)
+	if err := ensureBinaries(ctx, p, o.Keep); err != nil {
+		return fail(err)
+	}
+	if o.SimulatedBecause != "" {
+		if err := Run(ctx, o); err != nil {
+			return fail(err)
+		}
+		return 0
+	}
+	p.step("Preparing a real node: kubelet v%s and containerd built from the Go module proxy, a workspace image from Debian packages (the first run on 2 cores: ~5 min; then cached)",
+		localcluster.KubernetesVersion)
+	if err := os.Setenv(startEnv, fmt.Sprint(p.start.UnixMilli())); err != nil {
+		return fail(err)
+	}
+	return localcluster.RerunIsolated(localcluster.PrepareRealNode)
+}
+
+// whyNoRealNode says why the demo shows the simulated nodes only, or ""
+// when it runs a real node.
+func whyNoRealNode(o Options) string {
+	switch {
+	case o.SimulatedOnly:
+		return "--simulated-only was given"
+	case o.Keep:
+		return "--keep shows the simulated nodes, which kubectl reaches from this shell (a real node's cluster lives in private namespaces)"
+	}
+	if reason := localcluster.RealNodePreflight(); reason != "" {
+		return reason
+	}
+	return ""
 }
 
 // Namespace and name of the sample workspace.
@@ -62,13 +145,25 @@ func Run(ctx context.Context, o Options) error {
 		o.Scenario = localcluster.OCP420
 	}
 	ctrl.SetLogger(logr.Discard())
-	p := printer{w: o.Out, start: time.Now()}
-
-	if err := ensureBinaries(ctx, &p); err != nil {
+	// client-go's exec client logs through klog (e.g. "Unknown stream id
+	// 1, discarding message"): not the demo's output.
+	klog.SetLogger(logr.Discard())
+	p := newPrinter(o.Out)
+	if o.RealNode && !localcluster.Isolated() {
+		return errors.New("a real node runs only in the private namespaces of localcluster.RerunIsolated (see demo.Main)")
+	}
+	if !o.RealNode && o.SimulatedBecause != "" {
+		p.step("Showing the simulated nodes only: %s.\n         Where it can (root, Linux 6.3 or newer, user namespaces), `make demo` also runs the workspace on a real node\n         (kubelet, containerd, runc) and types podman, podman build and podman-compose in it.", o.SimulatedBecause)
+	}
+	if err := ensureBinaries(ctx, p, o.Keep); err != nil {
 		return err
 	}
-	p.step("Starting a local control plane (kube-apiserver %s + etcd %s, controller manager, scheduler, kwok nodes, OpenShift's SCC admission)",
-		localcluster.KubernetesVersion, localcluster.EtcdVersion)
+	nodes := "kwok nodes"
+	if o.RealNode {
+		nodes = "a real node"
+	}
+	p.step("Starting a local control plane (kube-apiserver %s + etcd %s, controller manager, scheduler, %s, OpenShift's SCC admission)",
+		localcluster.KubernetesVersion, localcluster.EtcdVersion, nodes)
 	cluster, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true, NestedContainers: true, Workloads: true})
 	if err != nil {
 		return err
@@ -81,12 +176,24 @@ func Run(ctx context.Context, o Options) error {
 	if err := cluster.Simulate(ctx, o.Scenario); err != nil {
 		return err
 	}
+	var node *localcluster.RealNode
+	if o.RealNode {
+		if node, err = startRealNode(ctx, p, cluster); err != nil {
+			return err
+		}
+		defer node.Stop()
+	}
 	p.step("Starting the DevWorkspace controller (DevWorkspace Operator v0.43.0, in-process)")
 	dwoCtl, err := dwo.Start(ctx, cluster.Config, dwo.Options{Namespace: operator.DefaultDWONamespace})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = dwoCtl.Stop() }()
+	if o.RealNode {
+		if err := useNodeImages(ctx, cluster.Client); err != nil {
+			return err
+		}
+	}
 
 	p.step("Starting the nested-workspaces operator")
 	mgr, err := operator.NewManager(operator.Options{Config: cluster.Config, MetricsAddr: "0", ProbeAddr: "0"})
@@ -101,34 +208,46 @@ func Run(ctx context.Context, o Options) error {
 		<-mgrDone
 	}()
 
-	if err := showDetection(ctx, &p, cluster); err != nil {
+	if err := showDetection(ctx, p, cluster); err != nil {
 		return err
 	}
-	ws, err := startWorkspace(ctx, &p, cluster)
+	image := dwo.UDIImage
+	if o.RealNode {
+		image = localcluster.WorkspaceImage
+	}
+	ws, err := startWorkspace(ctx, p, cluster, image)
 	if err != nil {
 		return err
 	}
-	before, err := showPod(ctx, &p, cluster, ws, nil, "with the toggle off")
+	before, err := showPod(ctx, p, cluster, ws, nil, "with the toggle off")
 	if err != nil {
 		return err
 	}
-	sccName, err := enable(ctx, &p, cluster.Client)
+	sccName, err := enable(ctx, p, cluster.Client)
 	if err != nil {
 		return err
 	}
-	if err := showSCC(ctx, &p, cluster.Client, sccName); err != nil {
+	if err := showSCC(ctx, p, cluster.Client, sccName); err != nil {
 		return err
 	}
 	p.step("Waiting for the DevWorkspace Operator to roll the running workspace onto the new configuration")
-	after, err := showPod(ctx, &p, cluster, ws, before, "with the toggle on")
+	after, err := showPod(ctx, p, cluster, ws, before, "with the toggle on")
 	if err != nil {
 		return err
 	}
 	if !operator.IsNested(&corev1.PodTemplateSpec{Spec: after.Spec}) {
 		return errors.New("the workspace pod is not nested-capable: see the NestedContainers status")
 	}
-	if err := showStatus(ctx, &p, cluster.Client); err != nil {
+	if err := showStatus(ctx, p, cluster.Client); err != nil {
 		return err
+	}
+	if o.RealNode {
+		if err := runTerminal(ctx, p, cluster, after); err != nil {
+			return err
+		}
+		p.step("Done: in the workspace pod admitted under SCC %s as UID %s, on a real node in its own user namespace, podman ran a container, built an image and ran a compose project whose services talk by name.",
+			after.Annotations[securityv1.ValidatedSCCAnnotation], uidOf(after))
+		return nil
 	}
 	if o.Keep {
 		kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
@@ -142,6 +261,35 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
+// startRealNode replaces the simulated nodes with a real one: pods must
+// land there.
+func startRealNode(ctx context.Context, p *printer, cluster *localcluster.Cluster) (*localcluster.RealNode, error) {
+	p.step("Starting a real node: kubelet %s with containerd, in private namespaces (cgroup v1 here; OpenShift's nodes run CRI-O on cgroup v2)",
+		localcluster.KubernetesVersion)
+	if err := cluster.SetNodes(ctx, 0, 0); err != nil {
+		return nil, err
+	}
+	node, err := cluster.StartRealNode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return node, nil
+}
+
+// useNodeImages is an admin's setting beside the operator's: workspace
+// images come from the node, there is no registry.
+func useNodeImages(ctx context.Context, c client.Client) error {
+	dwoc := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "controller.devfile.io/v1alpha1", "kind": "DevWorkspaceOperatorConfig",
+		"metadata": map[string]any{"name": operator.DWOConfigName, "namespace": operator.DefaultDWONamespace},
+		"config":   map[string]any{"workspace": map[string]any{"imagePullPolicy": "IfNotPresent"}},
+	}}
+	if err := c.Patch(ctx, dwoc, client.Apply, client.FieldOwner("cluster-admin"), client.ForceOwnership); err != nil {
+		return fmt.Errorf("set the workspaces' imagePullPolicy: %w", err)
+	}
+	return nil
+}
+
 func featureSetName(s localcluster.Scenario) string {
 	if s.FeatureSet == "" {
 		return "featureSet Default"
@@ -149,21 +297,35 @@ func featureSetName(s localcluster.Scenario) string {
 	return "featureSet " + string(s.FeatureSet)
 }
 
-// ensureBinaries builds the control plane on first use, with progress.
-func ensureBinaries(ctx context.Context, p *printer) error {
-	if os.Getenv("KUBEBUILDER_ASSETS") != "" {
-		return nil
+// ensureBinaries builds, on first use and with progress, the control plane
+// binaries the demo runs (kubectl too with keep, for the user).
+func ensureBinaries(ctx context.Context, p *printer, keep bool) error {
+	dir := os.Getenv("KUBEBUILDER_ASSETS")
+	if dir == "" {
+		dir = localcluster.DefaultAssetsDir()
 	}
-	dir := localcluster.DefaultAssetsDir()
-	if len(localcluster.MissingBinaries(dir)) == 0 {
+	need := localcluster.ControlPlaneBinaries
+	if keep {
+		need = append(slices.Clone(need), "kubectl")
+	}
+	var missing []string
+	for _, b := range need {
+		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+			missing = append(missing, b)
+		}
+	}
+	if len(missing) == 0 {
 		return os.Setenv("KUBEBUILDER_ASSETS", dir)
+	}
+	if localcluster.Isolated() {
+		return fmt.Errorf("control plane binaries %s missing in %s (they are built before the run in private namespaces, which has no network)", strings.Join(missing, ", "), dir)
 	}
 	script := filepath.Join("hack", "build-bins.sh")
 	if _, err := os.Stat(script); err != nil {
 		return fmt.Errorf("control plane binaries missing in %s and %s not found: run `make bins` in the nested-workspaces checkout", dir, script)
 	}
-	p.step("Building the control plane from the Go module proxy (first run only, ~12 min on 2 cores)")
-	cmd := exec.CommandContext(ctx, "bash", script)
+	p.step("Building %s from the Go module proxy (the first run on 2 cores: ~8 min; then cached)", strings.Join(missing, ", "))
+	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, missing...)...)
 	cmd.Stderr = p.w
 	out, err := cmd.Output()
 	if err != nil {
@@ -246,13 +408,14 @@ func showSCC(ctx context.Context, p *printer, c client.Client, name string) erro
 	return nil
 }
 
-func startWorkspace(ctx context.Context, p *printer, cluster *localcluster.Cluster) (*dwv2.DevWorkspace, error) {
+func startWorkspace(ctx context.Context, p *printer, cluster *localcluster.Cluster, image string) (*dwv2.DevWorkspace, error) {
 	c := cluster.Client
-	p.step("Creating DevWorkspace %s/%s (Universal Developer Image) with the toggle off", WorkspaceNamespace, WorkspaceName)
+	p.step("Creating DevWorkspace %s/%s (image %s) with the toggle off", WorkspaceNamespace, WorkspaceName, image)
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: WorkspaceNamespace}}); err != nil {
 		return nil, fmt.Errorf("create namespace: %w", err)
 	}
 	ws := dwo.SampleWorkspace(WorkspaceNamespace, WorkspaceName)
+	ws.Spec.Template.Components[0].Container.Image = image
 	if err := c.Create(ctx, ws); err != nil {
 		return nil, fmt.Errorf("create DevWorkspace: %w", err)
 	}
@@ -279,6 +442,7 @@ func showPod(ctx context.Context, p *printer, cluster *localcluster.Cluster, ws 
 		return nil, fmt.Errorf("%w; events: %s", err, cluster.EventsFor(ctx, ws.Namespace))
 	}
 	p.section(fmt.Sprintf("Workspace pod %s/%s %s: DevWorkspace Running", pod.Namespace, pod.Name, when))
+	p.kv("node", pod.Spec.NodeName)
 	p.kv("admitted under SCC (openshift.io/scc)", pod.Annotations[securityv1.ValidatedSCCAnnotation])
 	p.kv("runs as UID", uidOf(pod))
 	if se := pod.Spec.SecurityContext.SELinuxOptions; se != nil {
@@ -355,6 +519,16 @@ func indent(s, prefix string) string {
 type printer struct {
 	w     io.Writer
 	start time.Time
+}
+
+// newPrinter starts the timeline now, or where the host side of the demo
+// started it (startEnv).
+func newPrinter(w io.Writer) *printer {
+	start := time.Now()
+	if ms, err := strconv.ParseInt(os.Getenv(startEnv), 10, 64); err == nil {
+		start = time.UnixMilli(ms)
+	}
+	return &printer{w: w, start: start}
 }
 
 func (p *printer) step(format string, args ...any) {
