@@ -71,7 +71,9 @@ build_k8s() {
   say "building ${cmds[*]} v${K8S_VERSION} from the module proxy (cold on 2 cores: ~5 min)"
   mod="$work/k8s"
   say "resolving modules"
-  say "$(k8s_module "$mod" nested-workspaces.local/k8sbins "$K8S_VERSION" "${cmds[@]}")"
+  # The module imports all four, whichever are built: the same build list,
+  # so the same binaries as when all are built.
+  say "$(k8s_module "$mod" nested-workspaces.local/k8sbins "$K8S_VERSION" "${K8S_CMDS[@]}")"
   for b in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
   mkdir -p "$work/k8s-out"
   (cd "$mod" && go_build_progress k8s -trimpath -ldflags "$(k8s_ldflags "$K8S_VERSION")" -o "$work/k8s-out/" -- "${pkgs[@]}")
