@@ -153,7 +153,10 @@ _inside)
   mkdir -p "$root/run/lock"
   chmod 1777 "$root/run/lock"
   mount --bind "$scratch/tmp" "$root/tmp"
+  # The machine's own network settings (minbase has no /etc/hosts: not
+  # even localhost would resolve).
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  cp /etc/hosts "$root/etc/hosts"
   mount --bind "$APT_CACHE" "$root/var/cache/apt/archives"
   gocache="$(go env GOCACHE)" gomodcache="$(go env GOMODCACHE)" goroot="$(go env GOROOT)"
   bind_same "$goroot" ro
