@@ -27,7 +27,8 @@
 # runs in private mount and PID namespaces: no mount outlives the run, and
 # neither does any process it started.
 #
-# Needs root. The base is built once with debootstrap (installed on the host
+# Needs root. The root is entered with pivot_root (a chrooted process may not
+# create user namespaces). The base is built once with debootstrap (installed on the host
 # if missing), keyed by this script's recipe; downloaded .deb files are
 # shared between runs (one apt at a time takes them, by apt's own lock).
 set -euo pipefail
@@ -120,7 +121,7 @@ run)
   [[ "${1:-}" == "--" ]] && shift
   [[ $# -gt 0 ]] || { echo "usage: clean-root.sh run -- CMD [ARG...]" >&2; exit 2; }
   if [[ $(id -u) -ne 0 ]]; then
-    say "a clean root needs root (overlay mounts, chroot): run as root"
+    say "a clean root needs root (overlay mounts, pivot_root): run as root"
     exit 1
   fi
   ensure_base
@@ -153,10 +154,12 @@ _inside)
   mkdir -p "$root/run/lock"
   chmod 1777 "$root/run/lock"
   mount --bind "$scratch/tmp" "$root/tmp"
-  # The machine's own network settings (minbase has no /etc/hosts: not
-  # even localhost would resolve).
+  # The machine's own network settings: minbase has no /etc/hosts (not even
+  # localhost would resolve), and the machine may trust CAs of its own (a
+  # proxy's) for the Go module proxy.
   cp /etc/resolv.conf "$root/etc/resolv.conf"
   cp /etc/hosts "$root/etc/hosts"
+  cp -a /etc/ssl/certs/. "$root/etc/ssl/certs/"
   mount --bind "$APT_CACHE" "$root/var/cache/apt/archives"
   gocache="$(go env GOCACHE)" gomodcache="$(go env GOMODCACHE)" goroot="$(go env GOROOT)"
   bind_same "$goroot" ro
@@ -178,7 +181,16 @@ _inside)
   if [[ "$1" == /* && -f "$1" ]]; then
     bind_same "$(dirname "$1")"
   fi
-  exec chroot "$root" /usr/bin/env -C "$cwd" HOME=/root TMPDIR=/tmp GOCACHE="$gocache" GOMODCACHE="$gomodcache" \
+  # pivot_root, not chroot: the kernel refuses a user namespace to a
+  # chrooted process (podman, the real node and udi-setup's trials make
+  # them).
+  mkdir -p "$root/.host"
+  cd "$root"
+  pivot_root . .host
+  cd /
+  umount -l /.host
+  rmdir /.host
+  exec /usr/bin/env -C "$cwd" HOME=/root TMPDIR=/tmp GOCACHE="$gocache" GOMODCACHE="$gomodcache" \
     PATH="$goroot/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$@"
   ;;
 

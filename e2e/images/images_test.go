@@ -68,7 +68,7 @@ func TestOperatorImage(t *testing.T) {
 		t.Skip("builds images with podman")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("SKIPPING IMAGE TEST: building and running images here needs root (hack/build-images.sh installs podman as root)")
+		localcluster.SkipForMachine(t, "SKIPPING IMAGE TEST: building and running images here needs root (hack/build-images.sh installs podman as root)")
 	}
 	root, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {

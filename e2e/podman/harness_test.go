@@ -64,10 +64,10 @@ func setup(t *testing.T) suite {
 		t.Skip("nested podman e2e skipped in -short mode")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("SKIPPING NESTED PODMAN E2E: it must run as root (it builds a pod-shaped user namespace with unshare, mknod and setcap); run go test as root")
+		localcluster.SkipForMachine(t, "SKIPPING NESTED PODMAN E2E: it must run as root (it builds a pod-shaped user namespace with unshare, mknod and setcap); run go test as root")
 	}
 	if err := exec.Command("unshare", "--user", "--map-root-user", "true").Run(); err != nil {
-		t.Skipf("SKIPPING NESTED PODMAN E2E: user namespaces are not available here (unshare --user: %v); check /proc/sys/user/max_user_namespaces", err)
+		localcluster.SkipForMachine(t, fmt.Sprintf("SKIPPING NESTED PODMAN E2E: user namespaces are not available here (unshare --user: %v); check /proc/sys/user/max_user_namespaces", err))
 	}
 	suiteOnce.Do(func() { suiteVal, suiteErr = prepare() })
 	if suiteErr != nil {

@@ -76,13 +76,24 @@ func kernelVersion(release string) (major, minor int) {
 	return major, minor
 }
 
-// RequiredEnv, set to 1 (CI sets it), makes a real node required: a test
-// that would skip for want of one fails instead, so that a machine that
-// can run one never passes without having run it.
-const RequiredEnv = "NESTED_REAL_NODE_REQUIRED"
+// RequiredEnv, set to 1 (CI sets it), makes the e2e that need something
+// of the machine (root, user namespaces, a real node) required: a test that
+// would skip for want of it fails instead (SkipForMachine), so that CI
+// never passes on a harness that stopped working there.
+const RequiredEnv = "NESTED_E2E_REQUIRED"
+
+// SkipForMachine skips t because this machine lacks what it needs (the
+// reason says what), or fails it under NESTED_E2E_REQUIRED=1.
+func SkipForMachine(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv(RequiredEnv) == "1" {
+		t.Fatalf("required (%s=1) but cannot run here: %s", RequiredEnv, reason)
+	}
+	t.Skip(reason)
+}
 
 // RequireRealNode skips t where no real node can run, with the reason
-// (fails it instead under NESTED_REAL_NODE_REQUIRED=1). It is for tests of
+// (fails it instead under NESTED_E2E_REQUIRED=1). It is for tests of
 // a package whose TestMain is RunIsolated.
 func RequireRealNode(t *testing.T) {
 	t.Helper()
@@ -102,13 +113,9 @@ func requireRealNode(t *testing.T, whyNot string) {
 	if testing.Short() {
 		t.Skip("real node e2e skipped in -short mode")
 	}
-	if whyNot == "" {
-		return
+	if whyNot != "" {
+		SkipForMachine(t, "SKIPPING REAL NODE E2E: "+whyNot)
 	}
-	if os.Getenv(RequiredEnv) == "1" {
-		t.Fatalf("a real node is required (%s=1) but cannot run: %s", RequiredEnv, whyNot)
-	}
-	t.Skip("SKIPPING REAL NODE E2E: " + whyNot)
 }
 
 // RealNodeHost prepares what the isolated side cannot fetch (it has no
