@@ -37,6 +37,8 @@ import (
 var debianPackages = []string{
 	"podman", "uidmap", "fuse-overlayfs", "runc", "crun", "podman-compose",
 	"busybox-static", "libcap2-bin", "util-linux",
+	// The pod's user fetches a published port with it (TestPodmanAsRoot).
+	"wget",
 }
 
 // hostBase is where podns.sh maps the pod's IDs from.
