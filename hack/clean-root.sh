@@ -162,6 +162,9 @@ _inside)
   cp -a /etc/ssl/certs/. "$root/etc/ssl/certs/"
   mount --bind "$APT_CACHE" "$root/var/cache/apt/archives"
   gocache="$(go env GOCACHE)" gomodcache="$(go env GOMODCACHE)" goroot="$(go env GOROOT)"
+  # Made here if new (hack/measure-cold.sh's empty caches), so that what
+  # the run puts there outlives it.
+  mkdir -p "$gocache" "$gomodcache"
   bind_same "$goroot" ro
   # The user's go env -w settings.
   bind_same "$(go env GOENV)" ro
