@@ -107,8 +107,12 @@ func Main(ctx context.Context, o Options) int {
 		}
 		return 0
 	}
-	p.step("Preparing a real node: kubelet v%s and containerd built from the Go module proxy, a workspace image from Debian packages (the first run on 2 cores: ~5 min; then cached)",
-		localcluster.KubernetesVersion)
+	if localcluster.RealNodePrepared() {
+		p.step("Preparing a real node (its binaries and workspace image are built): the images with this tree's udi-setup")
+	} else {
+		p.step("Preparing a real node: kubelet v%s and containerd built from the Go module proxy, a workspace image from Debian packages (the first run on 2 cores: ~5 min; then cached)",
+			localcluster.KubernetesVersion)
+	}
 	if err := os.Setenv(startEnv, fmt.Sprint(p.start.UnixMilli())); err != nil {
 		return fail(err)
 	}

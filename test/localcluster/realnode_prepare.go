@@ -121,6 +121,31 @@ func writeRealNodeImages(root, dir, rootfs string) ([]string, error) {
 	return []string{pause, workspace}, nil
 }
 
+// RealNodePrepared tells whether PrepareRealNode will find the node's
+// binaries and the workspace image's root filesystem built (and so take
+// seconds, not minutes).
+func RealNodePrepared() bool {
+	root, err := RepoRoot()
+	if err != nil {
+		return false
+	}
+	bins, err := RunScript(root, "hack/build-node-bins.sh", "--print-dir")
+	if err != nil {
+		return false
+	}
+	for _, b := range RealNodeBinaries {
+		if _, err := os.Stat(filepath.Join(bins, b)); err != nil {
+			return false
+		}
+	}
+	rootfs, err := RunScript(root, "hack/build-workspace-image.sh", "--print-path")
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(rootfs)
+	return err == nil
+}
+
 // RepoRoot is the checkout this runs in, from `go env GOMOD`.
 func RepoRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
