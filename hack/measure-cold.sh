@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Measures what a newcomer waits for on a fresh machine: a cold `make demo`
-# (then a second, warm one) and a cold `make test`, each in a fresh clone of
-# this checkout's HEAD, on a clean root (hack/clean-root.sh: none of the
-# Debian packages the project installs), with empty caches in fresh
+# and a cold `make test` (each then a second time, warm), each in a fresh
+# clone of this checkout's HEAD, on a clean root (hack/clean-root.sh: none of
+# the Debian packages the project installs), with empty caches in fresh
 # temporary directories: Go's build and module caches, the project's
 # binaries and images, apt's downloads. The shared caches in ~/.cache are
 # not touched (only the clean root's base is taken from there). Prints the
@@ -75,6 +75,7 @@ if [[ "$what" == test || "$what" == all ]]; then
   caches="$out/caches-test"
   mkdir -p "$caches"/{gocache,gomodcache,bins,images,apt}
   measure test-cold "make test" || status=1
+  measure test-warm "make test" || status=1
 fi
 echo "logs and summary in $out (remove it when done: the caches there hold several GB)"
 exit "$status"
