@@ -91,10 +91,12 @@ build_lock() {
 # go_build_progress LABEL [GO BUILD FLAGS...] -- PACKAGE...: runs go build
 # with the flags (which name the output with -o) on the packages, and says
 # on stderr how far it got: at every tenth of the packages it has to
-# compile (those not in GOCACHE, counted first with go list), and when done.
-# Go's own errors pass through.
+# compile (those not in GOCACHE, counted first with go list), and when done,
+# with the CPU time it took (on a busy machine the wall time grows, the CPU
+# time hardly). Go's own errors pass through.
 go_build_progress() {
-  local label=$1 flags=() list_flags=() pkgs total start=$SECONDS
+  local label=$1 flags=() list_flags=() pkgs total start=$SECONDS me=$BASHPID cpu0
+  cpu0="$(children_cpu_seconds "$me")"
   shift
   while [[ $# -gt 0 && "$1" != "--" ]]; do flags+=("$1"); shift; done
   shift
@@ -110,7 +112,8 @@ go_build_progress() {
   done
   total="$(go list -deps "${list_flags[@]}" -f '{{if .Stale}}x{{end}}' "${pkgs[@]}" | grep -c x || true)"
   printf '[%s] compiling %s packages ...\n' "$label" "$total" >&2
-  local done_count=0 next=10 line status=0
+  local done_count=0 next=10 line status=0 count_file
+  count_file="$(mktemp "${TMPDIR:-/tmp}/nested-go-build.XXXXXX")"
   go build -v "${flags[@]}" "${pkgs[@]}" 2>&1 | {
     while IFS= read -r line; do
       if [[ "$line" == *" "* || "$line" == "#"* ]]; then
@@ -124,8 +127,17 @@ go_build_progress() {
         while ((done_count * 100 >= next * total)) && ((next < 100)); do next=$((next + 10)); done
       fi
     done
-    printf '[%s] compiled %d packages and linked in %dm%02ds\n' "$label" "$done_count" \
-      $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) >&2
+    echo "$done_count" >"$count_file"
   } || status=$?
+  local cpu=$(($(children_cpu_seconds "$me") - cpu0))
+  printf '[%s] compiled %d packages and linked in %dm%02ds (CPU time %dm%02ds)\n' "$label" "$(cat "$count_file")" \
+    $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) $((cpu / 60)) $((cpu % 60)) >&2
+  rm -f "$count_file"
   return "$status"
+}
+
+# children_cpu_seconds PID: the CPU time (user and system, in seconds) the
+# finished children of process PID have used, from /proc.
+children_cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{print int(($16 + $17) / hz)}' "/proc/$1/stat"
 }
