@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,7 +97,7 @@ func Main(ctx context.Context, o Options) int {
 	}
 	p := newPrinter(o.Out)
 	o.SimulatedBecause = whyNoRealNode(o)
-	if err := ensureBinaries(ctx, p, o.Keep); err != nil {
+	if err := ensureBinaries(ctx, p, o.SimulatedBecause == "", o.Keep); err != nil {
 		return fail(err)
 	}
 	if o.SimulatedBecause != "" {
@@ -159,7 +158,7 @@ func Run(ctx context.Context, o Options) error {
 	if !o.RealNode && o.SimulatedBecause != "" {
 		p.step("Showing the simulated nodes only: %s.\n         Where it can (root, Linux 6.3 or newer, user namespaces), `make demo` also runs the workspace on a real node\n         (kubelet, containerd, runc) and types podman, podman build and podman-compose in it.", o.SimulatedBecause)
 	}
-	if err := ensureBinaries(ctx, p, o.Keep); err != nil {
+	if err := ensureBinaries(ctx, p, o.RealNode, o.Keep); err != nil {
 		return err
 	}
 	nodes := "kwok nodes"
@@ -168,7 +167,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	p.step("Starting a local control plane (kube-apiserver %s + etcd %s, controller manager, scheduler, %s, OpenShift's SCC admission)",
 		localcluster.KubernetesVersion, localcluster.EtcdVersion, nodes)
-	cluster, err := localcluster.Start(ctx, localcluster.Options{OpenShift: true, DevWorkspace: true, NestedContainers: true, Workloads: true})
+	cluster, err := localcluster.Start(ctx, clusterOptions(o.RealNode))
 	if err != nil {
 		return err
 	}
@@ -301,23 +300,25 @@ func featureSetName(s localcluster.Scenario) string {
 	return "featureSet " + string(s.FeatureSet)
 }
 
+// clusterOptions are the demo's cluster: the simulated OpenShift with
+// workloads, on kwok's simulated nodes or on a real node only.
+func clusterOptions(realNode bool) localcluster.Options {
+	return localcluster.Options{OpenShift: true, DevWorkspace: true, NestedContainers: true, Workloads: true, RealNodeOnly: realNode}
+}
+
 // ensureBinaries builds, on first use and with progress, the control plane
-// binaries the demo runs (kubectl too with keep, for the user).
-func ensureBinaries(ctx context.Context, p *printer, keep bool) error {
+// binaries the demo runs (kwok only for simulated nodes; kubectl too with
+// keep, for the user).
+func ensureBinaries(ctx context.Context, p *printer, realNode, keep bool) error {
 	dir := os.Getenv("KUBEBUILDER_ASSETS")
 	if dir == "" {
 		dir = localcluster.DefaultAssetsDir()
 	}
-	need := localcluster.ControlPlaneBinaries
+	need := clusterOptions(realNode).Binaries()
 	if keep {
-		need = append(slices.Clone(need), "kubectl")
+		need = append(need, "kubectl")
 	}
-	var missing []string
-	for _, b := range need {
-		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-			missing = append(missing, b)
-		}
-	}
+	missing := localcluster.MissingBinaries(dir, need)
 	if len(missing) == 0 {
 		return os.Setenv("KUBEBUILDER_ASSETS", dir)
 	}

@@ -23,10 +23,22 @@ import (
 	"github.com/nested-workspaces/enabler/manifests"
 )
 
-// ControlPlaneBinaries are what Start runs, from the assets directory
-// hack/build-bins.sh fills (which also builds kubectl, for tests and
-// `make install-yaml`; a cluster does not need it).
-var ControlPlaneBinaries = []string{"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok", "openshift-admission"}
+// Binaries are what Start runs with these options, from the assets
+// directory hack/build-bins.sh fills (which also builds kubectl, for tests
+// and `make install-yaml`; a cluster does not need it).
+func (o Options) Binaries() []string {
+	bins := []string{"kube-apiserver", "etcd"}
+	if o.OpenShift {
+		bins = append(bins, "openshift-admission")
+	}
+	if o.Workloads {
+		bins = append(bins, "kube-controller-manager", "kube-scheduler")
+		if !o.RealNodeOnly {
+			bins = append(bins, "kwok")
+		}
+	}
+	return bins
+}
 
 // Versions of the control plane that hack/build-bins.sh builds. The cache
 // directory name must match the script's.
@@ -54,6 +66,9 @@ type Options struct {
 	// the simulated nodes. Pods then get their service account as on a real
 	// cluster (the ServiceAccount admission plugin is on).
 	Workloads bool
+	// RealNodeOnly, with Workloads, runs no kwok: pods run on a real node
+	// (StartRealNode) and on no simulated one.
+	RealNodeOnly bool
 	// DevWorkspace installs the DevWorkspace Operator's CRDs.
 	DevWorkspace bool
 	// NestedContainers installs this project's CRD, as generated, and
@@ -116,10 +131,10 @@ func DefaultAssetsDir() string {
 	return filepath.Join(base, fmt.Sprintf("k8s-v%s_etcd-v%s", KubernetesVersion, EtcdVersion))
 }
 
-// MissingBinaries lists the ControlPlaneBinaries dir lacks.
-func MissingBinaries(dir string) []string {
+// MissingBinaries lists those of bins that dir lacks.
+func MissingBinaries(dir string, bins []string) []string {
 	var missing []string
-	for _, bin := range ControlPlaneBinaries {
+	for _, bin := range bins {
 		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
 			missing = append(missing, bin)
 		}
@@ -127,16 +142,16 @@ func MissingBinaries(dir string) []string {
 	return missing
 }
 
-func assetsDir(opt string) (string, error) {
-	dir := opt
+func assetsDir(opts Options) (string, error) {
+	dir := opts.AssetsDir
 	if dir == "" {
 		dir = os.Getenv("KUBEBUILDER_ASSETS")
 	}
 	if dir == "" {
 		dir = DefaultAssetsDir()
 	}
-	if missing := MissingBinaries(dir); len(missing) > 0 {
-		return "", fmt.Errorf("control plane binaries %s not found in %s: run `make bins` (builds them from the Go module proxy, ~12 min the first time)",
+	if missing := MissingBinaries(dir, opts.Binaries()); len(missing) > 0 {
+		return "", fmt.Errorf("control plane binaries %s not found in %s: run `make bins` (builds them from the Go module proxy, with progress; the README says how long)",
 			strings.Join(missing, ", "), dir)
 	}
 	return dir, nil
@@ -145,7 +160,7 @@ func assetsDir(opt string) (string, error) {
 // Start runs kube-apiserver and etcd and installs the requested CRDs. Call
 // Stop when done; it also removes the temporary kubeconfig.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
-	assets, err := assetsDir(opts.AssetsDir)
+	assets, err := assetsDir(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +252,7 @@ func (c *Cluster) finishStart(ctx context.Context, assets string, opts Options) 
 		}
 	}
 	if opts.Workloads {
-		if err := c.startWorkloads(ctx, assets); err != nil {
+		if err := c.startWorkloads(ctx, assets, opts.RealNodeOnly); err != nil {
 			return err
 		}
 	}

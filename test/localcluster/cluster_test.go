@@ -103,3 +103,26 @@ func TestAPIServerPodAdmission(t *testing.T) {
 		t.Errorf("pod with procMount Unmasked in the host user namespace: err = %v, want a procMount rejection", err)
 	}
 }
+
+// A command builds only what its cluster runs: the demo on a real node
+// needs no kwok, no cluster needs kubectl.
+func TestOptionsBinaries(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts localcluster.Options
+		want string
+	}{
+		{"an API server alone", localcluster.Options{}, "kube-apiserver etcd"},
+		{"OpenShift adds its SCC admission", localcluster.Options{OpenShift: true}, "kube-apiserver etcd openshift-admission"},
+		{"workloads on simulated nodes", localcluster.Options{OpenShift: true, Workloads: true},
+			"kube-apiserver etcd openshift-admission kube-controller-manager kube-scheduler kwok"},
+		{"workloads on a real node only: no kwok", localcluster.Options{OpenShift: true, Workloads: true, RealNodeOnly: true},
+			"kube-apiserver etcd openshift-admission kube-controller-manager kube-scheduler"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := strings.Join(tc.opts.Binaries(), " "); got != tc.want {
+				t.Errorf("Binaries() = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

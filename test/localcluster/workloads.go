@@ -19,14 +19,11 @@ var kwokStages []byte
 // startWorkloads runs what turns Deployments into running pods:
 // kube-controller-manager (Deployments, ReplicaSets, service accounts,
 // garbage collection, namespace deletion, node lifecycle), kube-scheduler,
-// and kwok playing the kubelet of the simulated nodes. Every controller
-// acts with its own service account's credentials, as on a real cluster, so
-// SCC admission judges pods as created by the replicaset controller.
-func (c *Cluster) startWorkloads(ctx context.Context, assets string) error {
-	stages := filepath.Join(c.dir, "kwok-stages.yaml")
-	if err := os.WriteFile(stages, kwokStages, 0o600); err != nil {
-		return err
-	}
+// and kwok playing the kubelet of the simulated nodes (unless realNodeOnly).
+// Every controller acts with its own service account's credentials, as on a
+// real cluster, so SCC admission judges pods as created by the replicaset
+// controller.
+func (c *Cluster) startWorkloads(ctx context.Context, assets string, realNodeOnly bool) error {
 	kcm, err := startProcess(c.dir, filepath.Join(assets, "kube-controller-manager"),
 		"--kubeconfig", c.KubeconfigPath,
 		"--use-service-account-credentials=true",
@@ -53,6 +50,13 @@ func (c *Cluster) startWorkloads(ctx context.Context, assets string) error {
 		return err
 	}
 	c.processes = append(c.processes, sched)
+	if realNodeOnly {
+		return c.waitForControllers(ctx)
+	}
+	stages := filepath.Join(c.dir, "kwok-stages.yaml")
+	if err := os.WriteFile(stages, kwokStages, 0o600); err != nil {
+		return err
+	}
 	kwok, err := startProcess(c.dir, filepath.Join(assets, "kwok"),
 		"--kubeconfig", c.KubeconfigPath,
 		"--config", stages,
