@@ -19,13 +19,13 @@
 # Go module proxy) as the lower directory, a fresh upper directory per run.
 # Bound in at the same paths, so that builds and caches are shared as on the
 # host: the Go toolchain and the user's `go env -w` file (read-only),
-# GOCACHE and GOMODCACHE, the project's
-# caches (~/.cache/nested-workspaces: binaries built from the Go module
-# proxy, the workspace image), the checkout, and the directory of CMD itself
-# (go test's binary). /proc, /sys and /dev are the host's (cgroups,
-# /dev/fuse, the real node's iptables); /tmp and /run are fresh. Everything
-# runs in private mount and PID namespaces: no mount outlives the run, and
-# neither does any process it started.
+# GOCACHE and GOMODCACHE, the project's caches (~/.cache/nested-workspaces:
+# binaries built from the Go module proxy, the workspace image), the
+# checkout, and the directory of CMD itself (go test's binary). The machine's
+# resolv.conf, hosts and trusted CAs are copied in. /proc, /sys and /dev are
+# the host's (cgroups, /dev/fuse, the real node's iptables); /tmp, /run and
+# /dev/shm are fresh. Everything runs in private mount and PID namespaces:
+# no mount outlives the run, and neither does any process it started.
 #
 # Needs root. The root is entered with pivot_root (a chrooted process may not
 # create user namespaces). The base is built once with debootstrap (installed on the host
@@ -148,6 +148,7 @@ _inside)
   root="$scratch/root"
   mount -t overlay overlay -o "lowerdir=$BASE,upperdir=$scratch/upper,workdir=$scratch/work" "$root"
   mount --rbind /dev "$root/dev"
+  mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
   mount --rbind /sys "$root/sys"
   mount -t proc proc "$root/proc"
   mount -t tmpfs -o mode=0755 tmpfs "$root/run"
