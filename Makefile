@@ -48,10 +48,10 @@ unit:
 
 ## demo: the product on the simulated OpenShift (and, where the machine can,
 ## a real node with podman in the workspace); it builds the binaries it
-## needs itself, with progress.
+## needs itself, with progress. DEMO_ARGS: e.g. --simulated-only, --keep.
 demo:
 	@source hack/lib.sh && go_build_progress demo -ldflags "-s -w" -o $(BIN_DIR)/nested-workspaces-demo -- ./cmd/nested-workspaces-demo
-	@$(BIN_DIR)/nested-workspaces-demo
+	@$(BIN_DIR)/nested-workspaces-demo $(DEMO_ARGS)
 
 bench: bins
 	$(GO) run ./test/bench -out test/bench/results.md

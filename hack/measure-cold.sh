@@ -8,7 +8,9 @@
 # not touched (only the clean root's base is taken from there). Prints the
 # phase times and how busy the machine was meanwhile; keeps the logs.
 #
-#   hack/measure-cold.sh [demo|test|all]      default: all
+#   hack/measure-cold.sh [demo|test|all|simulated]   default: all
+#                          simulated: make demo with the simulated nodes
+#                          only (--simulated-only), cold then warm
 #   MEASURE_REV=<commit>   measure that revision instead of HEAD (e.g. the
 #                          one before a change, for a "before" under the
 #                          same load)
@@ -20,7 +22,7 @@
 # much of the CPU was in use, ours and others').
 set -euo pipefail
 what="${1:-all}"
-case "$what" in demo|test|all) ;; *) echo "usage: measure-cold.sh [demo|test|all]" >&2; exit 2 ;; esac
+case "$what" in demo|test|all|simulated) ;; *) echo "usage: measure-cold.sh [demo|test|all|simulated]" >&2; exit 2 ;; esac
 [[ $(id -u) -eq 0 ]] || { echo "measure-cold.sh needs root (clean roots, the real node)" >&2; exit 1; }
 here="$(cd "$(dirname "$0")" && pwd)"
 top="$(cd "$here/.." && pwd)"
@@ -70,6 +72,12 @@ if [[ "$what" == demo || "$what" == all ]]; then
   mkdir -p "$caches"/{gocache,gomodcache,bins,images,apt}
   measure demo-cold "make demo" || status=1
   measure demo-warm "make demo" || status=1
+fi
+if [[ "$what" == simulated ]]; then
+  caches="$out/caches-simulated"
+  mkdir -p "$caches"/{gocache,gomodcache,bins,images,apt}
+  measure simulated-cold "make demo DEMO_ARGS=--simulated-only" || status=1
+  measure simulated-warm "make demo DEMO_ARGS=--simulated-only" || status=1
 fi
 if [[ "$what" == test || "$what" == all ]]; then
   caches="$out/caches-test"
