@@ -68,7 +68,7 @@ build_k8s() {
   local cmds=() b mod pkgs=() start=$SECONDS
   for b in "${K8S_CMDS[@]}"; do need "$b" && cmds+=("$b"); done
   [[ ${#cmds[@]} -gt 0 ]] || return 0
-  say "building ${cmds[*]} v${K8S_VERSION} from the module proxy (cold on 2 cores: ~5 min)"
+  say "building ${cmds[*]} v${K8S_VERSION} from the module proxy (cold: @K8S_COLD@)"
   mod="$work/k8s"
   say "resolving modules"
   # The module imports all four, whichever are built: the same build list,
@@ -98,11 +98,12 @@ build_tool_module() {
   say "built $name in $((SECONDS - start))s"
 }
 
-# build_others builds etcd, kwok and openshift-admission, one after the
-# other.
-build_others() {
+# build_etcd_kwok builds etcd and kwok, one after the other: they share
+# next to nothing with the Kubernetes commands (other versions of the same
+# libraries), so they build beside them.
+build_etcd_kwok() {
   if need etcd; then
-    say "building etcd v${ETCD_VERSION} from the module proxy (cold: ~1 min)"
+    say "building etcd v${ETCD_VERSION} from the module proxy (cold: @ETCD_COLD@)"
     MAIN='package main
 
 import (
@@ -114,32 +115,39 @@ import (
 func main() { etcdmain.Main(os.Args) }' build_tool_module etcd "go.etcd.io/etcd/server/v3@v${ETCD_VERSION}" .
   fi
   if need kwok; then
-    say "building kwok v${KWOK_VERSION} from the module proxy (cold: ~1.5 min)"
+    say "building kwok v${KWOK_VERSION} from the module proxy (cold: @KWOK_COLD@)"
     build_tool_module kwok "sigs.k8s.io/kwok@v${KWOK_VERSION}" sigs.k8s.io/kwok/cmd/kwok
-  fi
-  if need openshift-admission; then
-    say "building openshift-admission (OpenShift's SCC admission, apiserver-library-go; cold: ~2 min)"
-    local start=$SECONDS
-    (cd "$admission_src" && GOFLAGS=-mod=readonly go_build_progress openshift-admission -trimpath -ldflags "-s -w" -o "$OUT/openshift-admission.tmp" -- .)
-    mv "$OUT/openshift-admission.tmp" "$OUT/openshift-admission"
-    echo "$admission_sum" > "$OUT/openshift-admission.src"
-    say "built openshift-admission in $((SECONDS - start))s"
   fi
 }
 
-# Both at once: on 2 cores one build's module downloads and serial link
-# steps leave a core to the other.
-say "building ${missing[*]} (progress below; the first build on 2 cores takes ~8 min)"
+# build_admission builds openshift-admission. It imports Kubernetes 1.33
+# internals at the versions the Kubernetes commands are built with, so after
+# them most of its packages are in GOCACHE (built beside them, both compiled
+# the same packages at once).
+build_admission() {
+  need openshift-admission || return 0
+  say "building openshift-admission (OpenShift's SCC admission, apiserver-library-go; cold, after the Kubernetes commands: @ADMISSION_COLD@)"
+  local start=$SECONDS
+  (cd "$admission_src" && GOFLAGS=-mod=readonly go_build_progress openshift-admission -trimpath -ldflags "-s -w" -o "$OUT/openshift-admission.tmp" -- .)
+  mv "$OUT/openshift-admission.tmp" "$OUT/openshift-admission"
+  echo "$admission_sum" > "$OUT/openshift-admission.src"
+  say "built openshift-admission in $((SECONDS - start))s"
+}
+
+# etcd and kwok beside the Kubernetes commands: on 2 cores one build's module
+# downloads and serial link steps leave a core to the other.
+say "building ${missing[*]} (progress below; the first build: @ALL_COLD@)"
 # Job control gives the background build its own process group, so that a
 # failure here stops all of it (go build and its compilers).
 set -m
-build_others &
+build_etcd_kwok &
 others=$!
 set +m
 trap 'kill -- "-$others" 2>/dev/null; rm -rf "$work"' EXIT
 build_k8s
+build_admission
 if ! wait "$others"; then
-  say "building etcd, kwok or openshift-admission failed (see above)"
+  say "building etcd or kwok failed (see above)"
   exit 1
 fi
 trap 'rm -rf "$work"' EXIT
