@@ -35,10 +35,11 @@ go run "sigs.k8s.io/controller-tools/cmd/controller-gen@${CONTROLLER_TOOLS_VERSI
   $object_out \
   output:crd:artifacts:config="$crd_dir"
 # The operator's ClusterRole, from the +kubebuilder:rbac markers beside the
-# code that needs each rule (operator/, detect/).
+# code that needs each rule: the packages the operator binary links.
 go run "sigs.k8s.io/controller-tools/cmd/controller-gen@${CONTROLLER_TOOLS_VERSION}" \
   rbac:roleName=nested-workspaces-enabler \
-  paths=./operator/... paths=./detect/... \
+  paths=./operator/... paths=./detect/... paths=./scc/... paths=./grants/... \
+  paths=./dwoconfig/... paths=./workspaces/... paths=./owned/... \
   output:rbac:artifacts:config="$rbac_dir"
 # OLM bundle in manifests/bundle/ and the kustomize install's image override,
 # from the CRD just written and the release (VERSION, IMAGE: the Makefile's).

@@ -23,9 +23,11 @@ func newRunCommand() *cobra.Command {
 		Short: "Run the operator (what the Deployment runs)",
 		Long: `Run the nested-workspaces operator. It watches the cluster-scoped
 NestedContainers resource named "cluster" and, when it is enabled and the
-cluster supports pod user namespaces, installs the nested-podman SCC, grants
-its use to workspace service accounts, and configures the DevWorkspace
-Operator so that workspaces start nested-capable.`,
+cluster supports pod user namespaces, pins workspaces to an SCC that
+requires a pod user namespace (OpenShift's nested-container where it admits
+them, else its own nested-podman), grants its use to workspace service
+accounts, and configures the DevWorkspace Operator so that workspaces start
+nested-capable.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zap.Options{})))
@@ -50,7 +52,6 @@ Operator so that workspaces start nested-capable.`,
 	f := cmd.Flags()
 	f.StringVar(&kubeconfig, "kubeconfig", "", "path to a kubeconfig (default: in-cluster, then KUBECONFIG)")
 	f.StringVar(&opts.DWONamespace, "dwo-namespace", operator.DefaultDWONamespace, "namespace of the DevWorkspace Operator and its global DevWorkspaceOperatorConfig")
-	f.StringVar(&opts.DWOServiceAccount, "dwo-service-account", operator.DefaultDWOServiceAccount, "service account of the DevWorkspace controller, granted use of the SCC")
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8443", "Prometheus metrics address, HTTPS for callers allowed to get /metrics (\"0\" disables)")
 	f.BoolVar(&opts.MetricsInsecure, "metrics-insecure", false, "serve metrics over plain HTTP without authentication (local runs only)")
 	f.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "healthz/readyz address (\"0\" disables)")

@@ -34,10 +34,14 @@ import (
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/detect"
+	"github.com/nested-workspaces/enabler/dwoconfig"
+	"github.com/nested-workspaces/enabler/grants"
 	"github.com/nested-workspaces/enabler/operator"
+	"github.com/nested-workspaces/enabler/owned"
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 const (
@@ -61,9 +65,9 @@ func TestConflictOnEveryWriteKind(t *testing.T) {
 
 	got := strings.Join(injector.Kinds(), "\n")
 	for _, want := range []string{
-		"POST securitycontextconstraints", "POST clusterroles", "POST rolebindings", "POST clusterrolebindings",
+		"POST securitycontextconstraints", "POST clusterroles", "POST rolebindings",
 		"PATCH devworkspaceoperatorconfigs", "PATCH nestedcontainers", "PUT nestedcontainers/status",
-		"DELETE rolebindings", "DELETE clusterrolebindings", "DELETE clusterroles", "DELETE securitycontextconstraints",
+		"DELETE rolebindings", "DELETE clusterroles", "DELETE securitycontextconstraints",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no 409 was injected on %q; injected on:\n%s", want, got)
@@ -168,7 +172,7 @@ func cluster(t *testing.T) *localcluster.Cluster {
 		t.Fatal(err)
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "workspace0123456789abcdef-sa", Namespace: workspaceNS,
-		Labels: map[string]string{operator.WorkspaceIDLabel: "workspace0123456789abcdef"},
+		Labels: map[string]string{workspaces.IDLabel: "workspace0123456789abcdef"},
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: dwv2.SchemeGroupVersion.String(), Kind: "DevWorkspace",
 			Name: ws.Name, UID: ws.UID, Controller: ptr(true), BlockOwnerDeletion: ptr(true)}}}}
 	if err := c.Client.Create(ctx, sa); err != nil {
@@ -234,7 +238,7 @@ func assertConfigured(t *testing.T, c *localcluster.Cluster) {
 		t.Errorf("our SCC: %v", err)
 	}
 	rb := &rbacv1.RoleBinding{}
-	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: workspaceNS, Name: operator.UseBindingName(enablerv1alpha1.DefaultSCCName)}, rb); err != nil {
+	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: workspaceNS, Name: grants.UseClusterRoleName(enablerv1alpha1.DefaultSCCName)}, rb); err != nil {
 		t.Errorf("the workspace namespace's RoleBinding: %v", err)
 	} else if len(rb.Subjects) != 1 || rb.Subjects[0].Name != "workspace0123456789abcdef-sa" {
 		t.Errorf("RoleBinding subjects = %v", rb.Subjects)
@@ -249,7 +253,7 @@ func assertNothingOfOurs(t *testing.T, c *localcluster.Cluster) {
 	ctx := context.Background()
 	localcluster.Eventually(t, timeout, "nothing of ours left", func() error {
 		for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}, &rbacv1.RoleBindingList{}, &securityv1.SecurityContextConstraintsList{}} {
-			if err := c.Client.List(ctx, list, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+			if err := c.Client.List(ctx, list, client.MatchingLabels(owned.Labels())); err != nil {
 				return err
 			}
 			if n := meta.LenList(list); n > 0 {
@@ -266,15 +270,15 @@ func assertNothingOfOurs(t *testing.T, c *localcluster.Cluster) {
 func pinned(t *testing.T, c *localcluster.Cluster) string {
 	t.Helper()
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(operator.DWOConfigGVK)
-	err := c.Client.Get(context.Background(), client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: operator.DWOConfigName}, u)
+	u.SetGroupVersionKind(dwoconfig.GVK)
+	err := c.Client.Get(context.Background(), client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: dwoconfig.Name}, u)
 	if apierrors.IsNotFound(err) {
 		return ""
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _, _ := unstructured.NestedString(u.Object, "config", "workspace", "podAnnotations", operator.RequiredSCCAnnotation)
+	v, _, _ := unstructured.NestedString(u.Object, "config", "workspace", "podAnnotations", dwoconfig.RequiredSCCAnnotation)
 	return v
 }
 
@@ -338,7 +342,7 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 	}
 	localcluster.Eventually(t, timeout, "every grant in place, none too many", func() error {
 		rbs := &rbacv1.RoleBindingList{}
-		if err := c.Client.List(ctx, rbs, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+		if err := c.Client.List(ctx, rbs, client.MatchingLabels(owned.Labels())); err != nil {
 			return err
 		}
 		if len(rbs.Items) != len(want) {
@@ -388,7 +392,7 @@ func workspace(t *testing.T, c *localcluster.Cluster, ns, name string) string {
 	}
 	id := "workspace" + strings.ReplaceAll(string(ws.UID), "-", "")[:16]
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: id + "-sa", Namespace: ns,
-		Labels: map[string]string{operator.WorkspaceIDLabel: id},
+		Labels: map[string]string{workspaces.IDLabel: id},
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: dwv2.SchemeGroupVersion.String(), Kind: "DevWorkspace",
 			Name: ws.Name, UID: ws.UID, Controller: ptr(true), BlockOwnerDeletion: ptr(true)}}}}
 	if err := c.Client.Create(ctx, sa); err != nil {

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/owned"
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 )
@@ -71,7 +72,7 @@ func TestOperatorCannotWriteDangerousSCCs(t *testing.T) {
 		if err := env.cluster.Client.Get(ctx, client.ObjectKey{Name: "restricted-v2"}, admin); err != nil {
 			t.Fatal(err)
 		}
-		admin.Labels = scc.ManagedLabels()
+		admin.Labels = owned.Labels()
 		if err := op.Update(ctx, admin, client.DryRunAll); err == nil {
 			t.Errorf("the operator relabelled restricted-v2")
 		}

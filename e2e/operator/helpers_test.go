@@ -19,9 +19,12 @@ import (
 	"github.com/devfile/devworkspace-operator/pkg/constants"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/dwoconfig"
 	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/test/operatortest"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 const waitTimeout = 60 * time.Second
@@ -93,8 +96,8 @@ func startWorkspace(t *testing.T, namespace, name string) (*dwv2.DevWorkspace, *
 func getDWOConfig(t *testing.T) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(operator.DWOConfigGVK)
-	err := env.cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: operator.DWOConfigName}, u)
+	u.SetGroupVersionKind(dwoconfig.GVK)
+	err := env.cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: dwoconfig.Name}, u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,16 +122,16 @@ func assertInvariant(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	list := &appsv1.DeploymentList{}
-	if err := env.cluster.Client.List(ctx, list, client.HasLabels{operator.WorkspaceIDLabel}); err != nil {
+	if err := env.cluster.Client.List(ctx, list, client.HasLabels{workspaces.IDLabel}); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range list.Items {
-		if !operator.GrantsCapabilitiesOutsideUserNamespace(&d.Spec.Template.Spec) {
+		if !operatortest.GrantsCapabilitiesOutsideUserNamespace(&d.Spec.Template.Spec) {
 			continue
 		}
 		// Dev Spaces' container build does this by its own design, under its
 		// own SCC: allowed as long as nothing of ours pins it.
-		pinned := d.Spec.Template.Annotations[operator.RequiredSCCAnnotation]
+		pinned := d.Spec.Template.Annotations[dwoconfig.RequiredSCCAnnotation]
 		if pinned == "" && cheContainerBuild(ctx, &d) {
 			continue
 		}

@@ -19,9 +19,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/dwoconfig"
+	"github.com/nested-workspaces/enabler/grants"
 	"github.com/nested-workspaces/enabler/operator"
+	"github.com/nested-workspaces/enabler/owned"
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 // A shared cluster, tried as a hostile tenant and as an admin on a bad day.
@@ -42,7 +46,7 @@ func TestSharedCluster(t *testing.T) {
 
 	t.Run("a_tenants_rolebinding_of_our_name_blocks_only_its_namespace", func(t *testing.T) {
 		squatter := &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: operator.UseBindingName(scc.BuiltInSCCName), Namespace: victimNS},
+			ObjectMeta: metav1.ObjectMeta{Name: grants.UseClusterRoleName(scc.BuiltInSCCName), Namespace: victimNS},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory"}},
 		}
@@ -82,9 +86,9 @@ func TestSharedCluster(t *testing.T) {
 
 	t.Run("a_label_alone_earns_no_use", func(t *testing.T) {
 		labelled := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "looks-like-a-workspace", Namespace: victimNS,
-			Labels: map[string]string{operator.WorkspaceIDLabel: "workspace0000000000000000"}}}
+			Labels: map[string]string{workspaces.IDLabel: "workspace0000000000000000"}}}
 		forged := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "owned-by-nothing", Namespace: victimNS,
-			Labels: map[string]string{operator.WorkspaceIDLabel: "workspace0000000000000001"},
+			Labels: map[string]string{workspaces.IDLabel: "workspace0000000000000001"},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "workspace.devfile.io/v1alpha2", Kind: "DevWorkspace",
 				Name: "gone", UID: types.UID("00000000-0000-0000-0000-000000000000"), Controller: ptrTrue()}}}}
 		for _, sa := range []*corev1.ServiceAccount{labelled, forged} {
@@ -236,7 +240,7 @@ func TestSharedCluster(t *testing.T) {
 			return nil
 		})
 
-		rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: bystanderNS, Name: operator.UseBindingName(enablerv1alpha1.DefaultSCCName)}}
+		rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: bystanderNS, Name: grants.UseClusterRoleName(enablerv1alpha1.DefaultSCCName)}}
 		if err := env.cluster.Client.Delete(ctx, rb); err != nil {
 			t.Fatal(err)
 		}
@@ -378,8 +382,8 @@ func operatorClient(t *testing.T) client.Client {
 
 func probeDWOC() *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(operator.DWOConfigGVK)
-	u.SetName(operator.DWOConfigName)
+	u.SetGroupVersionKind(dwoconfig.GVK)
+	u.SetName(dwoconfig.Name)
 	u.SetNamespace(operator.DefaultDWONamespace)
 	u.Object["config"] = map[string]any{"workspace": map[string]any{"imagePullPolicy": "Always"}}
 	return u
@@ -388,7 +392,7 @@ func probeDWOC() *unstructured.Unstructured {
 // pinnedSCC is the SCC the global DWOC pins workspaces to, "" for none.
 func pinnedSCC(t *testing.T) string {
 	t.Helper()
-	got, _, _ := unstructured.NestedString(getDWOConfig(t).Object, "config", "workspace", "podAnnotations", operator.RequiredSCCAnnotation)
+	got, _, _ := unstructured.NestedString(getDWOConfig(t).Object, "config", "workspace", "podAnnotations", dwoconfig.RequiredSCCAnnotation)
 	return got
 }
 
@@ -414,7 +418,7 @@ func assertNothingOfOurs(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}, &rbacv1.RoleBindingList{}} {
-		if err := env.cluster.Client.List(ctx, list, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+		if err := env.cluster.Client.List(ctx, list, client.MatchingLabels(owned.Labels())); err != nil {
 			t.Fatal(err)
 		}
 		if n := metaLen(list); n > 0 {

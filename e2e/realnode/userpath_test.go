@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/dwoconfig"
 	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
@@ -59,7 +60,7 @@ func startEnv(t *testing.T) *env {
 	// not a registry.
 	dwoc := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "controller.devfile.io/v1alpha1", "kind": "DevWorkspaceOperatorConfig",
-		"metadata": map[string]any{"name": operator.DWOConfigName, "namespace": operator.DefaultDWONamespace},
+		"metadata": map[string]any{"name": dwoconfig.Name, "namespace": operator.DefaultDWONamespace},
 		"config":   map[string]any{"workspace": map[string]any{"imagePullPolicy": "IfNotPresent"}},
 	}}
 	if err := c.Client.Patch(ctx, dwoc, client.Apply, client.FieldOwner("cluster-admin"), client.ForceOwnership); err != nil {

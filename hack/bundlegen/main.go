@@ -176,6 +176,12 @@ var statusDescriptors = []descriptor{
 	{"workspaces.total", "Workspaces", []string{xText}},
 	{"workspaces.nested", "Nested Workspaces", []string{xText}},
 	{"workspaces.pendingRestart", "Workspaces Pending Restart", []string{xText}},
+	{"workspaces.failing", "Workspaces Failing To Start", []string{xText}},
+	{"workspaces.failingSample", "Failing Workspaces", nil},
+	{"scc", "SCC", nil},
+	{"scc.name", "Pinned SCC", []string{xText}},
+	{"scc.builtIn", "OpenShift's Own SCC", []string{xText}},
+	{"scc.builtInPassedOver", "Why OpenShift's SCC Is Not Used", []string{xText}},
 	{"observedGeneration", "Observed Generation", nil},
 }
 

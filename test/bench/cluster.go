@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	dwv2 "github.com/devfile/api/v2/pkg/apis/workspaces/v1alpha2"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -32,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -40,6 +43,7 @@ import (
 	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 const mib = 1 << 20
@@ -109,7 +113,10 @@ func benchCluster(ctx context.Context, o options, tmp string, r *report) error {
 	}
 
 	logf("starting the DevWorkspace controller")
-	d, err := dwo.Start(ctx, c.Config, dwo.Options{Namespace: operator.DefaultDWONamespace})
+	// The real controller sees only the namespaces of the workspaces it
+	// starts: the synthetic DevWorkspaces elsewhere are for the operator.
+	d, err := dwo.Start(ctx, c.Config, dwo.Options{Namespace: operator.DefaultDWONamespace,
+		WatchNamespaces: []string{"bench-dwo-alone", "bench-dwo-operator"}})
 	if err != nil {
 		return err
 	}
@@ -312,7 +319,7 @@ func (e *env) waitWorkspacesRunning(ctx context.Context, n int) error {
 		ready, cont := 0, ""
 		for {
 			page := &appsv1.DeploymentList{}
-			if err := e.cl.List(ctx, page, client.HasLabels{operator.WorkspaceIDLabel}, client.Limit(500), client.Continue(cont)); err != nil {
+			if err := e.cl.List(ctx, page, client.HasLabels{workspaces.IDLabel}, client.Limit(500), client.Continue(cont)); err != nil {
 				return fmt.Errorf("list workspace Deployments: %w", err)
 			}
 			for i := range page.Items {
@@ -441,11 +448,11 @@ func (e *env) ensureNamespace(ctx context.Context, name string) error {
 // workspace, as JSON with the workspace id to replace.
 func (e *env) template(ctx context.Context, id, ns string) (dep, sa []byte, err error) {
 	deps := &appsv1.DeploymentList{}
-	if err := e.cl.List(ctx, deps, client.InNamespace(ns), client.MatchingLabels{operator.WorkspaceIDLabel: id}); err != nil || len(deps.Items) == 0 {
+	if err := e.cl.List(ctx, deps, client.InNamespace(ns), client.MatchingLabels{workspaces.IDLabel: id}); err != nil || len(deps.Items) == 0 {
 		return nil, nil, fmt.Errorf("template Deployment for %s: %v (found %d)", id, err, len(deps.Items))
 	}
 	sas := &corev1.ServiceAccountList{}
-	if err := e.cl.List(ctx, sas, client.InNamespace(ns), client.MatchingLabels{operator.WorkspaceIDLabel: id}); err != nil || len(sas.Items) == 0 {
+	if err := e.cl.List(ctx, sas, client.InNamespace(ns), client.MatchingLabels{workspaces.IDLabel: id}); err != nil || len(sas.Items) == 0 {
 		return nil, nil, fmt.Errorf("template service account for %s: %v (found %d)", id, err, len(sas.Items))
 	}
 	d := deps.Items[0]
@@ -488,9 +495,11 @@ func workspaceNamespaces(n, perNamespace int) []string {
 // every workspace createWorkspaces makes.
 const syntheticPrefix = "workspacebench"
 
-// createWorkspaces creates workspaces from..to-1: Deployments as DWO
-// renders them (their pods run, see benchCluster) and their service
-// accounts.
+// createWorkspaces creates workspaces from..to-1: a DevWorkspace (Running,
+// in a namespace the real DevWorkspace controller does not watch), and the
+// Deployment (its pod runs, see benchCluster) and service account DWO
+// renders for it, which it controls — so that the operator counts them and
+// grants their namespaces the SCC.
 func (e *env) createWorkspaces(ctx context.Context, o options, from, to int, tmplDep, tmplSA []byte) error {
 	per := max(o.perNamespace, 1)
 	namespaces := workspaceNamespaces(to, per)
@@ -501,21 +510,32 @@ func (e *env) createWorkspaces(ctx context.Context, o options, from, to int, tmp
 		i += from
 		id := fmt.Sprintf("%s%08x", syntheticPrefix, i)
 		ns := nsName(i, per)
+		ws := dwo.SampleWorkspace(ns, id)
+		if err := e.cl.Create(ctx, ws); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create DevWorkspace %s/%s: %w", ns, ws.Name, err)
+		}
+		if err := e.cl.Get(ctx, client.ObjectKeyFromObject(ws), ws); err != nil {
+			return err
+		}
+		ws.Status.DevWorkspaceId, ws.Status.Phase = id, dwv2.DevWorkspaceStatusRunning
+		if err := e.cl.Status().Update(ctx, ws); err != nil {
+			return fmt.Errorf("DevWorkspace %s/%s status: %w", ns, ws.Name, err)
+		}
+		controller := []metav1.OwnerReference{{APIVersion: dwv2.SchemeGroupVersion.String(), Kind: "DevWorkspace",
+			Name: ws.Name, UID: ws.UID, Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}
 		d := &appsv1.Deployment{}
 		if err := json.Unmarshal(fill(tmplDep, id, ns), d); err != nil {
 			return err
 		}
+		d.OwnerReferences = controller
 		if err := e.cl.Create(ctx, d); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create Deployment %s/%s: %w", ns, d.Name, err)
 		}
-		// No DevWorkspace controls these service accounts (5,000 stopped
-		// DevWorkspaces kept the in-process DWO too busy to start the
-		// measured workspaces): the operator grants them nothing, so the
-		// toggle-on figures no longer include the per-namespace RoleBindings.
 		sa := &corev1.ServiceAccount{}
 		if err := json.Unmarshal(fill(tmplSA, id, ns), sa); err != nil {
 			return err
 		}
+		sa.OwnerReferences = controller
 		if err := e.cl.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create ServiceAccount %s/%s: %w", ns, sa.Name, err)
 		}
@@ -616,7 +636,7 @@ func (e *env) startWorkspaces(ctx context.Context, ns string, k int, settle time
 			return nil, err
 		}
 		if i == 0 {
-			res.firstID = dep.Labels[operator.WorkspaceIDLabel]
+			res.firstID = dep.Labels[workspaces.IDLabel]
 			b, _ := json.Marshal(dep)
 			res.templateBytes = len(b)
 		}

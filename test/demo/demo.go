@@ -1,5 +1,5 @@
 // Package demo runs the whole product on this machine with no cluster:
-// a real local control plane made to look like OpenShift 4.20 (OpenShift's
+// a real local control plane made to look like OpenShift 4.22 (OpenShift's
 // own SCC admission, controller manager, scheduler, kwok nodes), the real
 // DevWorkspace controller, and the operator. It starts a sample workspace,
 // turns the toggle on, and shows under which SCC and as which UID the
@@ -31,10 +31,12 @@ import (
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/detect"
+	"github.com/nested-workspaces/enabler/dwoconfig"
 	"github.com/nested-workspaces/enabler/operator"
-	"github.com/nested-workspaces/enabler/scc"
+	"github.com/nested-workspaces/enabler/owned"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 // Options configures a demo run.
@@ -43,7 +45,7 @@ type Options struct {
 	// Keep leaves everything running until ctx ends (Ctrl-C), printing a
 	// kubeconfig path for kubectl.
 	Keep bool
-	// Scenario is the OpenShift release to simulate (default 4.20).
+	// Scenario is the OpenShift release to simulate (default 4.22.0).
 	Scenario localcluster.Scenario
 }
 
@@ -59,7 +61,7 @@ func Run(ctx context.Context, o Options) error {
 		o.Out = os.Stdout
 	}
 	if o.Scenario.Name == "" {
-		o.Scenario = localcluster.OCP420
+		o.Scenario = localcluster.OCP422
 	}
 	ctrl.SetLogger(logr.Discard())
 	p := printer{w: o.Out, start: time.Now()}
@@ -88,8 +90,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer func() { _ = dwoCtl.Stop() }()
 
-	p.step("Starting the nested-workspaces operator")
-	mgr, err := operator.NewManager(operator.Options{Config: cluster.Config, MetricsAddr: "0", ProbeAddr: "0"})
+	p.step("Starting the nested-workspaces operator as its service account (the shipped ClusterRole, under the shipped admission policy)")
+	opConfig, err := cluster.InstallOperatorIdentity(ctx, localcluster.OperatorNamespace)
+	if err != nil {
+		return err
+	}
+	mgr, err := operator.NewManager(operator.Options{Config: opConfig, MetricsAddr: "0", ProbeAddr: "0"})
 	if err != nil {
 		return err
 	}
@@ -124,7 +130,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if !operator.IsNested(&corev1.PodTemplateSpec{Spec: after.Spec}) {
+	if !workspaces.IsNested(&corev1.PodTemplateSpec{Spec: after.Spec}) {
 		return errors.New("the workspace pod is not nested-capable: see the NestedContainers status")
 	}
 	if err := showStatus(ctx, &p, cluster.Client); err != nil {
@@ -208,11 +214,11 @@ func enable(ctx context.Context, p *printer, c client.Client) (string, error) {
 		return "", err
 	}
 	cfg := &unstructured.Unstructured{}
-	cfg.SetGroupVersionKind(operator.DWOConfigGVK)
-	if err := c.Get(ctx, client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: operator.DWOConfigName}, cfg); err != nil {
+	cfg.SetGroupVersionKind(dwoconfig.GVK)
+	if err := c.Get(ctx, client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: dwoconfig.Name}, cfg); err != nil {
 		return "", fmt.Errorf("get DevWorkspaceOperatorConfig: %w", err)
 	}
-	sccName, _, _ := unstructured.NestedString(cfg.Object, "config", "workspace", "podAnnotations", operator.RequiredSCCAnnotation)
+	sccName, _, _ := unstructured.NestedString(cfg.Object, "config", "workspace", "podAnnotations", dwoconfig.RequiredSCCAnnotation)
 	return sccName, nil
 }
 
@@ -222,7 +228,7 @@ func showSCC(ctx context.Context, p *printer, c client.Client, name string) erro
 		return fmt.Errorf("get SCC %s: %w", name, err)
 	}
 	owner := "OpenShift's own, used as is"
-	if s.Labels[scc.ManagedByLabel] == scc.ManagedByValue {
+	if s.Labels[owned.ManagedByLabel] == owned.ManagedByValue {
 		owner = "created by the operator"
 	}
 	p.section(fmt.Sprintf("SecurityContextConstraints %s (%s), pinned by openshift.io/required-scc", s.Name, owner))
@@ -289,7 +295,7 @@ func showPod(ctx context.Context, p *printer, cluster *localcluster.Cluster, ws 
 		hostUsers = fmt.Sprint(*pod.Spec.HostUsers)
 	}
 	p.kv("hostUsers", hostUsers)
-	for _, k := range []string{operator.DevicesAnnotation, operator.RequiredSCCAnnotation} {
+	for _, k := range []string{dwoconfig.DevicesAnnotation, dwoconfig.RequiredSCCAnnotation} {
 		if v, ok := pod.Annotations[k]; ok {
 			p.kv("annotation "+k, v)
 		}

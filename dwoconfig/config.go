@@ -1,4 +1,4 @@
-package operator
+package dwoconfig
 
 import (
 	"fmt"
@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/nested-workspaces/enabler/detect"
+	"github.com/nested-workspaces/enabler/internal/bounded"
+	"github.com/nested-workspaces/enabler/owned"
 )
 
 // DevWorkspaceOperatorConfigs: read all (Che's and others' may override
@@ -18,20 +20,15 @@ import (
 // +kubebuilder:rbac:groups=controller.devfile.io,resources=devworkspaceoperatorconfigs,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=controller.devfile.io,resources=devworkspaceoperatorconfigs,resourceNames=devworkspace-operator-config,verbs=patch;update
 
-// FieldManager is the server-side apply field manager for everything the
-// operator writes.
-const FieldManager = "nested-workspaces-enabler"
-
 // The global DevWorkspaceOperatorConfig, and the annotations we give pods.
 const (
-	DWOConfigName           = "devworkspace-operator-config"
-	DevicesAnnotation       = "io.kubernetes.cri-o.Devices"
-	RequiredSCCAnnotation   = "openshift.io/required-scc"
-	externalConfigAttribute = "controller.devfile.io/devworkspace-config"
+	Name                  = "devworkspace-operator-config"
+	DevicesAnnotation     = "io.kubernetes.cri-o.Devices"
+	RequiredSCCAnnotation = "openshift.io/required-scc"
 )
 
-// DWOConfigGVK is the DevWorkspaceOperatorConfig kind.
-var DWOConfigGVK = detect.DWOConfigGVK
+// GVK is the DevWorkspaceOperatorConfig kind.
+var GVK = detect.DWOConfigGVK
 
 // WorkspaceSettings is what a nested-capable workspace pod needs.
 type WorkspaceSettings struct {
@@ -53,12 +50,12 @@ var ourConfigPaths = [][]string{
 	{"containerSecurityContext", "capabilities", "add"},
 }
 
-// DesiredDWOConfig is the apply configuration for the global
+// Desired is the apply configuration for the global
 // DevWorkspaceOperatorConfig: exactly the fields nested workspaces need.
 // hostUsers false is always applied together with the capabilities, so no
 // workspace gets SETUID/SETGID from us outside a pod user namespace.
-func DesiredDWOConfig(namespace string, s WorkspaceSettings) *unstructured.Unstructured {
-	u := emptyDWOConfig(namespace)
+func Desired(namespace string, s WorkspaceSettings) *unstructured.Unstructured {
+	u := empty(namespace)
 	caps := make([]any, 0, len(s.Capabilities))
 	for _, c := range s.Capabilities {
 		caps = append(caps, c)
@@ -83,20 +80,20 @@ func DesiredDWOConfig(namespace string, s WorkspaceSettings) *unstructured.Unstr
 	return u
 }
 
-// emptyDWOConfig, applied under our field manager, releases every field we
-// own and leaves the rest of the object to its other managers.
-func emptyDWOConfig(namespace string) *unstructured.Unstructured {
+// empty, applied under our field manager, releases every field we own and
+// leaves the rest of the object to its other managers.
+func empty(namespace string) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(DWOConfigGVK)
-	u.SetName(DWOConfigName)
+	u.SetGroupVersionKind(GVK)
+	u.SetName(Name)
 	u.SetNamespace(namespace)
 	return u
 }
 
-// dwoConfigInStep reports whether current already carries the desired
-// values under our field manager, so that applying would change nothing.
-func dwoConfigInStep(current, desired *unstructured.Unstructured) bool {
-	return current != nil && managedBy(current, FieldManager) && len(differingFields(current, desired, true)) == 0
+// inStep reports whether current already carries the desired values under
+// our field manager, so that applying would change nothing.
+func inStep(current, desired *unstructured.Unstructured) bool {
+	return current != nil && managedBy(current, owned.FieldManager) && len(differingFields(current, desired, true)) == 0
 }
 
 // fieldValue is one of our fields as cfg has it.
@@ -161,28 +158,34 @@ func normaliseJSON(v any) any {
 	return v
 }
 
-// ConfigOverride is a DevWorkspaceOperatorConfig other than the global one
-// that sets one of our fields differently. DWO merges such an external
+// Override is a DevWorkspaceOperatorConfig other than the global one that
+// sets one of our fields differently. DWO merges such an external
 // configuration (e.g. Che's devworkspace-config) over the global one for
 // the workspaces that reference it, so it can undo what we configure.
-type ConfigOverride struct {
+// Namespace editors may create DevWorkspaceOperatorConfigs: every string
+// here may be a tenant's, and Value is cut to MaxValueLength.
+type Override struct {
 	Namespace, Name, Field, Value string
 }
 
-func (o ConfigOverride) String() string {
-	return fmt.Sprintf("%s/%s sets config.workspace.%s=%s", o.Namespace, o.Name, o.Field, o.Value)
+// MaxValueLength bounds an Override's Value (tenant text).
+const MaxValueLength = 64
+
+// String names the object and field, with the value quoted.
+func (o Override) String() string {
+	return fmt.Sprintf("%s/%s sets config.workspace.%s=%q", o.Namespace, o.Name, o.Field, o.Value)
 }
 
-// FindConfigOverrides lists the fields of other DWOCs that contradict desired.
-func FindConfigOverrides(configs []unstructured.Unstructured, globalNamespace string, desired *unstructured.Unstructured) []ConfigOverride {
-	var out []ConfigOverride
+// FindOverrides lists the fields of other DWOCs that contradict desired.
+func FindOverrides(configs []unstructured.Unstructured, globalNamespace string, desired *unstructured.Unstructured) []Override {
+	var out []Override
 	for i := range configs {
 		cfg := &configs[i]
-		if cfg.GetName() == DWOConfigName && cfg.GetNamespace() == globalNamespace {
+		if cfg.GetName() == Name && cfg.GetNamespace() == globalNamespace {
 			continue
 		}
 		for _, d := range differingFields(cfg, desired, false) {
-			out = append(out, ConfigOverride{Namespace: cfg.GetNamespace(), Name: cfg.GetName(), Field: d.field, Value: d.value})
+			out = append(out, Override{Namespace: cfg.GetNamespace(), Name: cfg.GetName(), Field: d.field, Value: bounded.Cut(d.value, MaxValueLength)})
 		}
 	}
 	return out

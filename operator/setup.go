@@ -3,17 +3,17 @@ package operator
 import (
 	"context"
 	"fmt"
+	"time"
 
 	configv1 "github.com/openshift/api/config/v1"
 	securityv1 "github.com/openshift/api/security/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/selection"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -31,7 +31,8 @@ import (
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/detect"
-	"github.com/nested-workspaces/enabler/scc"
+	"github.com/nested-workspaces/enabler/owned"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 // Options configures the operator's manager.
@@ -39,8 +40,7 @@ type Options struct {
 	Config *rest.Config
 	// DWONamespace holds the global DevWorkspaceOperatorConfig; on OpenShift
 	// DWO installed by OLM runs in openshift-operators.
-	DWONamespace      string
-	DWOServiceAccount string
+	DWONamespace string
 	// MetricsAddr and ProbeAddr are listen addresses; "0" disables.
 	// Metrics are served over HTTPS to callers the API server authenticates
 	// (TokenReview) and authorizes (SubjectAccessReview, get on /metrics),
@@ -59,9 +59,8 @@ type Options struct {
 
 // Defaults for Options.
 const (
-	DefaultDWONamespace      = "openshift-operators"
-	DefaultDWOServiceAccount = "devworkspace-controller-serviceaccount"
-	LeaderElectionID         = "nested-workspaces-enabler.enabler.nested-workspaces.io"
+	DefaultDWONamespace = "openshift-operators"
+	LeaderElectionID    = "nested-workspaces-enabler.enabler.nested-workspaces.io"
 )
 
 // NewScheme registers the types the operator reads and writes.
@@ -78,29 +77,21 @@ func NewScheme() (*runtime.Scheme, error) {
 }
 
 // NewManager wires the reconciler into a controller-runtime manager whose
-// caches hold only what the operator needs: workspace Deployments and
-// service accounts (by DWO's label), our own SCC and RBAC (by our label),
-// and nodes stripped to their runtime handlers.
+// caches hold only what the operator needs: every SCC, our own RBAC (by our
+// label), and nodes stripped to their runtime handlers. The DevWorkspaces,
+// their Deployments and service accounts are kept by workspaces.Watcher, a
+// few bytes each.
 func NewManager(o Options) (ctrl.Manager, error) {
 	if o.DWONamespace == "" {
 		o.DWONamespace = DefaultDWONamespace
-	}
-	if o.DWOServiceAccount == "" {
-		o.DWOServiceAccount = DefaultDWOServiceAccount
 	}
 	scheme, err := NewScheme()
 	if err != nil {
 		return nil, err
 	}
-	workspaceSelector := labels.NewSelector()
-	req, err := labels.NewRequirement(WorkspaceIDLabel, selection.Exists, nil)
-	if err != nil {
-		return nil, err
-	}
-	workspaceSelector = workspaceSelector.Add(*req)
 	// No default transform: the DevWorkspaceOperatorConfig's managedFields
 	// tell which of its fields are ours. The two large kinds are trimmed.
-	ours := labels.SelectorFromSet(scc.ManagedLabels())
+	ours := labels.SelectorFromSet(owned.Labels())
 
 	mgr, err := ctrl.NewManager(o.Config, ctrl.Options{
 		Scheme:                  scheme,
@@ -111,13 +102,11 @@ func NewManager(o Options) (ctrl.Manager, error) {
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		Cache: cache.Options{
 			ByObject: map[client.Object]cache.ByObject{
-				// Workspace Deployments are not cached: WorkspaceCounter keeps
-				// two booleans per workspace from its own paged list and watch
-				// (a Deployment informer's first list decodes every template
-				// at once: measured peak RSS +30-60 MiB at 5,000 workspaces).
-				// Owner references stay: use is granted only to service
-				// accounts a DevWorkspace controls.
-				&corev1.ServiceAccount{}: {Label: workspaceSelector, Transform: keepMetadataAndOwners},
+				// DevWorkspaces, their Deployments and service accounts are not
+				// cached: workspaces.Watcher keeps a few bytes of each from its
+				// own paged lists and watches (a Deployment informer's first
+				// list decodes every template at once: measured peak RSS
+				// +30-60 MiB at 5,000 workspaces).
 				// Every SCC: a cluster has a few dozen, and OpenShift's own
 				// nested-container must be seen to come and go.
 				&rbacv1.ClusterRole{}:        {Label: ours},
@@ -160,22 +149,22 @@ func NewManager(o Options) (ctrl.Manager, error) {
 		}
 		detector = d
 	}
-	watcher, err := client.NewWithWatch(o.Config, client.Options{Scheme: scheme, Mapper: mgr.GetRESTMapper()})
+	watcher, err := workspaces.NewWatcher(o.Config, mgr.GetRESTMapper())
 	if err != nil {
-		return nil, fmt.Errorf("create the workspace counter's client: %w", err)
+		return nil, fmt.Errorf("create the workspaces' watcher: %w", err)
 	}
-	counter := NewWorkspaceCounter(watcher)
-	if err := mgr.Add(counter); err != nil {
+	if err := mgr.Add(watcher); err != nil {
 		return nil, err
 	}
+	c := withWriteLog(mgr.GetClient())
 	r := &Reconciler{
-		Counter:           counter,
-		Client:            withWriteLog(mgr.GetClient()),
-		APIReader:         mgr.GetAPIReader(),
-		Detector:          detector,
-		Events:            mgr.GetEventRecorder("nested-workspaces-enabler"),
-		DWONamespace:      o.DWONamespace,
-		DWOServiceAccount: o.DWOServiceAccount,
+		Workspaces:   watcher,
+		Client:       c,
+		APIReader:    mgr.GetAPIReader(),
+		Detector:     detector,
+		Events:       mgr.GetEventRecorder("nested-workspaces-enabler"),
+		DWONamespace: o.DWONamespace,
+		fence:        &fenceProbe{client: c, namespace: o.DWONamespace},
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, err
@@ -204,10 +193,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("nestedcontainers").
 		For(&enablerv1alpha1.NestedContainers{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate))).
-		// Workspace counts change: WorkspaceCounter says so. Workspace
-		// service accounts are cached as metadata only.
-		WatchesRawSource(source.Channel(r.Counter.Events, toCluster)).
-		WatchesMetadata(&corev1.ServiceAccount{}, toCluster, builder.WithPredicates(createOrDelete)).
+		// The workspaces' states change: their watcher says so.
+		WatchesRawSource(source.Channel(r.Workspaces.Events, toCluster)).
+		// A change of an admission policy binding may take the fence away
+		// or put it back: try it again once the change is in force.
+		WatchesMetadata(&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}, handler.EnqueueRequestsFromMapFunc(r.fenceChanged)).
 		Watches(&securityv1.SecurityContextConstraints{}, toCluster).
 		Watches(&rbacv1.ClusterRole{}, toCluster).
 		Watches(&rbacv1.ClusterRoleBinding{}, toCluster).
@@ -223,7 +213,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	r.watches = &optionalWatches{mgr: mgr, controller: c}
+	r.watches = &optionalWatches{mgr: mgr, controller: c, workspaces: r.Workspaces}
 	return nil
 }
 
@@ -241,20 +231,10 @@ var watchedCRDs = predicate.NewPredicateFuncs(func(o client.Object) bool {
 	return false
 })
 
-var createOrDelete = predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }}
-
 var runtimeHandlersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 	o, n := e.ObjectOld.(*corev1.Node), e.ObjectNew.(*corev1.Node)
 	return !equality.Semantic.DeepEqual(o.Status.RuntimeHandlers, n.Status.RuntimeHandlers)
 }}
-
-func keepMetadataAndOwners(obj any) (any, error) {
-	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-		m.ManagedFields = nil
-		m.Annotations = nil
-	}
-	return obj, nil
-}
 
 func keepRuntimeHandlers(obj any) (any, error) {
 	n, ok := obj.(*corev1.Node)
@@ -266,4 +246,18 @@ func keepRuntimeHandlers(obj any) (any, error) {
 	n.Spec = corev1.NodeSpec{}
 	n.Status = corev1.NodeStatus{RuntimeHandlers: n.Status.RuntimeHandlers, NodeInfo: n.Status.NodeInfo}
 	return n, nil
+}
+
+// Whether the fence holds.
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicybindings,verbs=get;list;watch
+
+// fenceDelay is how long after a policy binding changes the fence is tried
+// again: the API server takes a moment to enforce a change.
+const fenceDelay = 3 * time.Second
+
+func (r *Reconciler) fenceChanged(context.Context, client.Object) []reconcile.Request {
+	if r.fence != nil {
+		r.fence.recheckIn(fenceDelay)
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: enablerv1alpha1.ClusterName}}}
 }
