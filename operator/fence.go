@@ -24,10 +24,9 @@ const (
 )
 
 // fenceProbe tries, as the operator, with dry runs, writes the fence
-// (manifests/policy) must refuse: a privileged SCC labelled as ours, and a
-// RoleBinding of our name for every service account. Admitted, no fence
-// covers the operator's service account wherever it is installed; nothing
-// is written either way.
+// (manifests/policy) must refuse: a privileged SCC labelled as ours.
+// Admitted, no fence covers the operator's service account wherever it is
+// installed; nothing is written either way.
 type fenceProbe struct {
 	client    client.Client
 	namespace string
