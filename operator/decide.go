@@ -87,8 +87,8 @@ type Plan struct {
 	// Note is said in the Ready message when configured (who else shapes
 	// the workspaces).
 	Note string
-	// WhyNot and WhyNotReason explain a plan that removes, for Ready.
-	WhyNot, WhyNotReason string
+	// Why says why a plan removes the configuration.
+	Why RemoveCause
 	// HoldWhy explains a plan that holds.
 	HoldWhy string
 }
@@ -96,6 +96,20 @@ type Plan struct {
 // Nested tells whether the plan keeps workspaces nested-capable (what a
 // running workspace should be).
 func (p Plan) Nested() bool { return p.Action == Configure || p.Action == Hold }
+
+// RemoveCause is why a plan removes the configuration.
+type RemoveCause int
+
+const (
+	// Disabled: spec.enabled is false.
+	Disabled RemoveCause = iota + 1
+	// ClusterUnsupported: detection says the cluster cannot.
+	ClusterUnsupported
+	// DevWorkspaceMissing and DevWorkspaceTooOld: no DevWorkspace Operator
+	// that can set hostUsers, so an SCC and grants would serve no workspace.
+	DevWorkspaceMissing
+	DevWorkspaceTooOld
+)
 
 // decide turns the observation into a plan. It is pure. The Dev Spaces
 // CheClusters decide who shapes Dev Spaces' workspaces: with container run
@@ -122,24 +136,18 @@ func decide(o Observation) Plan {
 			strings.Join(notRun, ", "))
 	}
 	p.Settings = dwoconfig.WorkspaceSettings{SCCName: p.SCC.Name, RunAsUser: nc.EffectiveRunAsUser(), Capabilities: caps, Devices: nc.NormalizedDevices()}
-	dwo := dwoProblem(report)
 	switch {
 	case !nc.Spec.Enabled:
-		p.WhyNotReason, p.WhyNot = enablerv1alpha1.ReasonDisabled, "spec.enabled is false: set it to true to make new workspaces nested-capable"
-		for _, c := range report.DevSpaces {
-			if c.ContainerRun {
-				p.WhyNot += fmt.Sprintf("; Dev Spaces' container run (CheCluster %s) makes its own workspaces nested under SCC %s", c.Key(), c.ContainerRunSCC)
-			}
-		}
+		p.Why = Disabled
 	case report.Verdict != detect.Supported && wasConfigured(nc) && inconclusive(report.Reasons):
 		p.Action, p.HoldWhy = Hold, "cannot tell now whether the cluster supports nested containers ("+report.ReasonsMessage()+
 			"); keeping the configuration in place until it can (this happens mid-upgrade)"
 	case report.Verdict != detect.Supported:
-		p.WhyNotReason, p.WhyNot = enablerv1alpha1.ReasonClusterUnsupported, "cluster cannot run nested containers: "+report.ReasonsMessage()
-	case dwo != nil:
-		// Without a DevWorkspace Operator that can set hostUsers, an SCC and
-		// grants would serve no workspace: write nothing.
-		p.WhyNotReason, p.WhyNot = dwo.reason, dwo.message
+		p.Why = ClusterUnsupported
+	case hasDegraded(report, detect.ReasonDevWorkspaceOperatorMissing):
+		p.Why = DevWorkspaceMissing
+	case hasDegraded(report, detect.ReasonDevWorkspaceOperatorTooOld):
+		p.Why = DevWorkspaceTooOld
 	default:
 		p.Action, p.Grants = Configure, o.Workspaces.ServiceAccounts
 	}
@@ -241,18 +249,13 @@ func cheByContainerRun(cs []detect.DevSpaces) (on, off []string) {
 	return on, off
 }
 
-type problem struct{ reason, message string }
-
-func dwoProblem(report *detect.Report) *problem {
+func hasDegraded(report *detect.Report, code string) bool {
 	for _, d := range report.Degraded {
-		switch d.Code {
-		case detect.ReasonDevWorkspaceOperatorMissing:
-			return &problem{enablerv1alpha1.ReasonDevWorkspaceMissing, d.Message}
-		case detect.ReasonDevWorkspaceOperatorTooOld:
-			return &problem{enablerv1alpha1.ReasonDevWorkspaceTooOld, d.Message}
+		if d.Code == code {
+			return true
 		}
 	}
-	return nil
+	return false
 }
 
 // transition says in a few words what the plan makes of the cluster, for
@@ -268,7 +271,7 @@ func (p Plan) transition() string {
 	case Unknown:
 		return "write nothing: detection failed"
 	}
-	return "remove the configuration (" + p.WhyNotReason + ")"
+	return fmt.Sprintf("remove the configuration (%s)", p.Why)
 }
 
 func describeSCC(c SCCChoice) string {
@@ -276,4 +279,18 @@ func describeSCC(c SCCChoice) string {
 		return fmt.Sprintf("SCC %s (managed by this operator)", c.Name)
 	}
 	return fmt.Sprintf("OpenShift's built-in SCC %s", c.Name)
+}
+
+func (c RemoveCause) String() string {
+	switch c {
+	case Disabled:
+		return "disabled"
+	case ClusterUnsupported:
+		return "the cluster is unsupported"
+	case DevWorkspaceMissing:
+		return "no DevWorkspace Operator"
+	case DevWorkspaceTooOld:
+		return "the DevWorkspace Operator is too old"
+	}
+	return "unknown"
 }

@@ -119,16 +119,17 @@ func judge(o Observation, p Plan, a Applied) Verdict {
 		degrade(enablerv1alpha1.ReasonDetectionInconclusive, p.HoldWhy)
 		v.RequeueAfter = holdRecheck
 	case Remove:
+		reason, why := whyRemoved(p, rep)
 		if a.Removal != nil {
-			ready(false, enablerv1alpha1.ReasonCleanupFailed, p.WhyNot+"; but "+cleanupMessage(a.Removal))
+			ready(false, enablerv1alpha1.ReasonCleanupFailed, why+"; but "+cleanupMessage(a.Removal))
 			degrade(enablerv1alpha1.ReasonCleanupFailed, cleanupMessage(a.Removal))
 			retry = append(retry, a.Removal)
 		} else {
-			ready(false, p.WhyNotReason, p.WhyNot)
+			ready(false, reason, why)
 		}
-		if p.WhyNotReason == enablerv1alpha1.ReasonDevWorkspaceMissing || p.WhyNotReason == enablerv1alpha1.ReasonDevWorkspaceTooOld {
-			blockedUnwatched = true
-		}
+		// Nothing watched changes when the DevWorkspace Operator is upgraded
+		// in place: look again.
+		blockedUnwatched = p.Why == DevWorkspaceMissing || p.Why == DevWorkspaceTooOld
 	case Configure:
 		blocking, transient, retryOnly, unwatched := configureProblems(p, a, degrade)
 		retry = append(append(retry, transient...), retryOnly...)
@@ -170,6 +171,38 @@ func judge(o Observation, p Plan, a Applied) Verdict {
 	}
 	return v
 }
+
+// whyRemoved is the Ready reason and message of a plan that removes.
+func whyRemoved(p Plan, rep *detect.Report) (reason, message string) {
+	switch p.Why {
+	case Disabled:
+		msg := "spec.enabled is false: set it to true to make new workspaces nested-capable"
+		for _, c := range rep.DevSpaces {
+			if c.ContainerRun {
+				msg += fmt.Sprintf("; Dev Spaces' container run (CheCluster %s) makes its own workspaces nested under SCC %s", c.Key(), c.ContainerRunSCC)
+			}
+		}
+		return enablerv1alpha1.ReasonDisabled, msg
+	case ClusterUnsupported:
+		return enablerv1alpha1.ReasonClusterUnsupported, "cluster cannot run nested containers: " + rep.ReasonsMessage()
+	case DevWorkspaceMissing:
+		return enablerv1alpha1.ReasonDevWorkspaceMissing, degradedMessage(rep, detect.ReasonDevWorkspaceOperatorMissing)
+	case DevWorkspaceTooOld:
+		return enablerv1alpha1.ReasonDevWorkspaceTooOld, degradedMessage(rep, detect.ReasonDevWorkspaceOperatorTooOld)
+	}
+	return enablerv1alpha1.ReasonApplyFailed, "no reason given"
+}
+
+func degradedMessage(rep *detect.Report, code string) string {
+	for _, d := range rep.Degraded {
+		if d.Code == code {
+			return d.Message
+		}
+	}
+	return code
+}
+
+type problem struct{ reason, message string }
 
 // configureProblems sorts what went wrong applying a Configure plan into
 // what keeps workspaces from being nested-capable (blocking), what keeps
