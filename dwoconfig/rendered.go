@@ -49,8 +49,8 @@ func RenderedPod(s WorkspaceSettings, extraCapabilities ...string) *corev1.PodSp
 				{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}}},
 				{DownwardAPI: &corev1.DownwardAPIProjection{}},
 			}}}},
-			{Name: "ca-certs", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}},
-			{Name: "git-credentials", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{}}},
+			{Name: "ca-certs", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "ca-certs"}}}},
+			{Name: "git-credentials", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "git-credentials"}}},
 		},
 	}
 }
