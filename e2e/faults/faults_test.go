@@ -359,8 +359,8 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 		}
 		return nil
 	})
-	// The workspace counter's watch came back with the API server: a
-	// workspace Deployment created after the restart is counted.
+	// The workspaces' watch came back with the API server: a workspace
+	// created after the restart is counted.
 	counted := func() int32 {
 		nc := &enablerv1alpha1.NestedContainers{}
 		if err := c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
@@ -369,15 +369,35 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 		return nc.Status.Workspaces.Total
 	}
 	base := counted()
-	if err := c.Client.Create(ctx, dwo.StoppedWorkspaceDeployment(workspaceNS, "after-restart")); err != nil {
-		t.Fatal(err)
-	}
+	workspaceWithDeployment(t, c, workspaceNS, "after-restart")
 	localcluster.Eventually(t, timeout, "the workspace created after the restart counted", func() error {
 		if got := counted(); got != base+1 {
 			return fmt.Errorf("status.workspaces.total %d, want %d", got, base+1)
 		}
 		return nil
 	})
+}
+
+// workspaceWithDeployment creates a DevWorkspace with the Deployment DWO
+// would render for it (DWO does not run here): its status names the
+// workspace's ID, which names the Deployment it controls.
+func workspaceWithDeployment(t *testing.T, c *localcluster.Cluster, ns, name string) {
+	t.Helper()
+	ctx := context.Background()
+	ws := dwo.SampleWorkspace(ns, name)
+	if err := c.Client.Create(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	d := dwo.StoppedWorkspaceDeployment(ns, name)
+	ws.Status.DevWorkspaceId, ws.Status.Phase = d.Name, dwv2.DevWorkspaceStatusStopped
+	if err := c.Client.Status().Update(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	d.OwnerReferences = []metav1.OwnerReference{{APIVersion: dwv2.SchemeGroupVersion.String(), Kind: "DevWorkspace",
+		Name: ws.Name, UID: ws.UID, Controller: ptr(true), BlockOwnerDeletion: ptr(true)}}
+	if err := c.Client.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // workspace creates a DevWorkspace and the service account it controls, as
