@@ -118,31 +118,37 @@ func setSpec(t *testing.T, change func(*enablerv1alpha1.NestedContainersSpec)) {
 // dashboard, and returns its new Running pod.
 func restartWorkspace(t *testing.T, ws *dwv2.DevWorkspace) *corev1.Pod {
 	t.Helper()
+	setStarted(t, ws, false)
+	setStarted(t, ws, true)
+	return runningWorkspace(t, ws)
+}
+
+// setStarted stops or starts a workspace as a user does from the
+// dashboard; stopping waits until it is Stopped (or Failed).
+func setStarted(t *testing.T, ws *dwv2.DevWorkspace, started bool) {
+	t.Helper()
 	ctx := context.Background()
-	setStarted := func(started bool) {
-		cur := &dwv2.DevWorkspace{}
-		if err := env.cluster.Client.Get(ctx, client.ObjectKeyFromObject(ws), cur); err != nil {
-			t.Fatal(err)
-		}
-		patch := client.MergeFrom(cur.DeepCopy())
-		cur.Spec.Started = started
-		if err := env.cluster.Client.Patch(ctx, cur, patch); err != nil {
-			t.Fatal(err)
-		}
+	cur := &dwv2.DevWorkspace{}
+	if err := env.cluster.Client.Get(ctx, client.ObjectKeyFromObject(ws), cur); err != nil {
+		t.Fatal(err)
 	}
-	setStarted(false)
+	patch := client.MergeFrom(cur.DeepCopy())
+	cur.Spec.Started = started
+	if err := env.cluster.Client.Patch(ctx, cur, patch); err != nil {
+		t.Fatal(err)
+	}
+	if started {
+		return
+	}
 	localcluster.Eventually(t, runTimeout, ws.Name+" stopped", func() error {
-		cur := &dwv2.DevWorkspace{}
 		if err := env.cluster.Client.Get(ctx, client.ObjectKeyFromObject(ws), cur); err != nil {
 			return err
 		}
-		if cur.Status.Phase != dwv2.DevWorkspaceStatusStopped {
+		if cur.Status.Phase != dwv2.DevWorkspaceStatusStopped && cur.Status.Phase != dwv2.DevWorkspaceStatusFailed {
 			return errorf("phase %s", cur.Status.Phase)
 		}
 		return nil
 	})
-	setStarted(true)
-	return runningWorkspace(t, ws)
 }
 
 // tenantClient acts as a user who is admin of namespace ns and nothing else.

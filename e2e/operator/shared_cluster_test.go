@@ -72,16 +72,43 @@ func TestSharedCluster(t *testing.T) {
 		if canI(t, "system:serviceaccount:"+victimNS+":"+sa, victimNS, "use", scc.BuiltInSCCName) {
 			t.Errorf("workspace service account in the blocked namespace may use the SCC")
 		}
+		// The victim's workspace, restarted onto the pin, is refused by SCC
+		// admission: it shows up as failing, with admission's answer, and
+		// as the operator's configuration's fault (its grant is missing).
+		setStarted(t, victim, false)
+		setStarted(t, victim, true)
+		localcluster.Eventually(t, waitTimeout, "the refused workspace counted as failing", func() error {
+			w := getNC(t).Status.Workspaces
+			for _, f := range w.FailingSample {
+				if f.Namespace == victimNS && f.Cause == enablerv1alpha1.FailureCauseOurConfiguration && strings.Contains(f.Message, "not usable by user or serviceaccount") {
+					return nil
+				}
+			}
+			return errorf("failing %d, sample %+v", w.Failing, w.FailingSample)
+		})
+		if c := meta.FindStatusCondition(getNC(t).Status.Conditions, enablerv1alpha1.ConditionDegraded); c == nil || !strings.Contains(c.Message, "SCC admission refuses the pods of 1 workspaces") {
+			t.Errorf("Degraded does not say the pinned workspace is refused: %+v", c)
+		}
 		if err := mallory.Delete(ctx, squatter); err != nil {
 			t.Fatal(err)
 		}
-		waitCondition(t, enablerv1alpha1.ConditionDegraded, metav1.ConditionFalse, enablerv1alpha1.ReasonAsExpected)
 		localcluster.Eventually(t, waitTimeout, "the freed namespace is served", func() error {
 			if !canI(t, "system:serviceaccount:"+victimNS+":"+sa, victimNS, "use", scc.BuiltInSCCName) {
 				return errorf("workspace service account in %s still may not use %s", victimNS, scc.BuiltInSCCName)
 			}
 			return nil
 		})
+		// Once the cause is gone, the restarted workspace runs and leaves
+		// the count.
+		pod = restartWorkspace(t, victim)
+		assertNestedPod(t, pod, scc.BuiltInSCCName, enablerv1alpha1.DefaultRunAsUser)
+		localcluster.Eventually(t, waitTimeout, "no workspace failing", func() error {
+			if w := getNC(t).Status.Workspaces; w.Failing != 0 {
+				return errorf("failing %d: %+v", w.Failing, w.FailingSample)
+			}
+			return nil
+		})
+		waitCondition(t, enablerv1alpha1.ConditionDegraded, metav1.ConditionFalse, enablerv1alpha1.ReasonAsExpected)
 	})
 
 	t.Run("a_label_alone_earns_no_use", func(t *testing.T) {
