@@ -21,6 +21,8 @@ import (
 const (
 	fenceRecheck        = 10 * time.Minute
 	missingFenceRecheck = 30 * time.Second
+	fenceSettle         = 30 * time.Second
+	fenceSettleRecheck  = 5 * time.Second
 )
 
 // fenceProbe tries, as the operator, with dry runs, writes the fence
@@ -35,6 +37,10 @@ type fenceProbe struct {
 	last *FenceCheck
 	// next is when the fence is tried again.
 	next time.Time
+	// settling until this time, after a policy binding changed, the fence
+	// is tried every fenceSettleRecheck: the API server enforces a change
+	// a moment after it is made.
+	settling time.Time
 }
 
 func (f *fenceProbe) check(ctx context.Context) *FenceCheck {
@@ -62,19 +68,27 @@ func (f *fenceProbe) check(ctx context.Context) *FenceCheck {
 		}
 	}
 	f.last, f.next = &FenceCheck{Fenced: len(admitted) == 0}, now.Add(fenceRecheck)
-	if !f.last.Fenced {
+	switch {
+	case now.Before(f.settling):
+		f.next = now.Add(fenceSettleRecheck)
+	case !f.last.Fenced:
 		f.next = now.Add(missingFenceRecheck)
+	}
+	if !f.last.Fenced {
 		f.last.Detail = bounded.Cut("a dry run of "+strings.Join(admitted, " and of ")+" was admitted", 256)
 	}
 	return f.last
 }
 
-// recheckIn makes the fence be tried again within d (an admission policy
-// binding changed; a change takes a moment to be in force).
+// recheckIn makes the fence be tried again within d and then every
+// fenceSettleRecheck for fenceSettle: an admission policy binding changed,
+// and a change takes a moment to be in force.
 func (f *fenceProbe) recheckIn(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if at := time.Now().Add(d); at.Before(f.next) {
+	now := time.Now()
+	f.settling = now.Add(fenceSettle)
+	if at := now.Add(d); at.Before(f.next) {
 		f.next = at
 	}
 }
