@@ -444,12 +444,20 @@ func deleteNC(t *testing.T) {
 func assertNothingOfOurs(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
+	// Ours: labelled and named as the operator names them. A tenant's
+	// object that only carries the label is not.
 	for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}, &rbacv1.RoleBindingList{}} {
 		if err := env.cluster.Client.List(ctx, list, client.MatchingLabels(owned.Labels())); err != nil {
 			t.Fatal(err)
 		}
-		if n := metaLen(list); n > 0 {
-			t.Errorf("%d %T of ours left", n, list)
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, item := range items {
+			if o := item.(client.Object); strings.HasPrefix(o.GetName(), "nested-workspaces-") {
+				t.Errorf("%T %s/%s of ours left", item, o.GetNamespace(), o.GetName())
+			}
 		}
 	}
 	if sccExists(t, enablerv1alpha1.DefaultSCCName) {
