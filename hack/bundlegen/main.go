@@ -298,8 +298,12 @@ func buildCSV(crd *apiextensionsv1.CustomResourceDefinition) (*v1alpha1.ClusterS
 	image := imageRef()
 	deploy.Spec.Template.Spec.Containers[0].Image = image
 
-	sample := map[string]any{}
-	if err := readYAML(sampleFile, &sample); err != nil {
+	sampleBytes, err := os.ReadFile(sampleFile)
+	if err != nil {
+		return nil, err
+	}
+	sample, err := readSample(sampleFile, sampleBytes)
+	if err != nil {
 		return nil, err
 	}
 	almExamples, err := json.MarshalIndent([]any{sample}, "", "  ")
