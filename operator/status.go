@@ -27,11 +27,7 @@ func (r *Reconciler) report(ctx context.Context, nc *enablerv1alpha1.NestedConta
 	next.Nodes = enablerv1alpha1.NodeCounts{Total: int32(rep.Nodes.Total), UserNamespaces: int32(rep.Nodes.UserNamespaces)}
 	next.Workspaces = enablerv1alpha1.WorkspaceCounts{Total: counts.Total, Nested: counts.Nested, PendingRestart: counts.PendingRestart}
 	setConditions(next, nc.Generation, rep, p, o)
-	conds := map[string]bool{}
-	for _, c := range next.Conditions {
-		conds[c.Type] = c.Status == metav1.ConditionTrue
-	}
-	recordMetrics(counts, conds)
+	recordWorkspaceMetrics(counts)
 	return r.writeStatus(ctx, nc, next)
 }
 
@@ -80,6 +76,9 @@ func cleanupMessage(err error) string {
 }
 
 func (r *Reconciler) writeStatus(ctx context.Context, nc *enablerv1alpha1.NestedContainers, next *enablerv1alpha1.NestedContainersStatus) error {
+	// Every path that sets conditions comes here (a failed detection or
+	// cleanup too), so the condition metrics always say what status says.
+	recordConditionMetrics(next.Conditions)
 	if equality.Semantic.DeepEqual(&nc.Status, next) {
 		return nil
 	}
