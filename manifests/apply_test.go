@@ -139,7 +139,9 @@ func TestEveryShippedManifestAppliesStrictly(t *testing.T) {
 		if err != nil {
 			t.Fatalf("kubectl get: %v\n%s", err, plain)
 		}
-		header := func(out []byte) string { return strings.Join(strings.Fields(strings.SplitN(string(out), "\n", 2)[0]), " ") }
+		header := func(out []byte) string {
+			return strings.Join(strings.Fields(strings.SplitN(string(out), "\n", 2)[0]), " ")
+		}
 		if got, want := header(wide), "NAME ENABLED READY OPENSHIFT AGE DEGRADED REASON PENDING RESTART"; got != want {
 			t.Errorf("-o wide header %q, want %q", got, want)
 		}
