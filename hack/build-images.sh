@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION="${VERSION:-$(cat VERSION)}"
 IMAGE="${IMAGE:?set IMAGE, or run make images}"
-ARCHES="${ARCHES:-amd64 arm64 ppc64le s390x}"
+ARCHES="${ARCHES:?set ARCHES, or run make images}"
 PODMAN="${PODMAN:-podman}"
 LDFLAGS="${LDFLAGS:--X github.com/nested-workspaces/enabler/version.release=$VERSION}"
 say() { printf '[images] %s\n' "$*" >&2; }
