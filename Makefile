@@ -56,7 +56,7 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## test: everything — unit, fuzz seeds, e2e on the real control plane, nested podman.
-test: bins lint
+test: bins prometheus lint
 	$(GO) test -count=1 -timeout 60m ./...
 
 ## unit: only the tests that need no control plane and no podman.
