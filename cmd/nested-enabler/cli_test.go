@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
@@ -265,5 +267,32 @@ func listArchive(t *testing.T, file string) map[string]string {
 			t.Fatal(err)
 		}
 		files[rel] = string(data)
+	}
+}
+
+// --request-timeout bounds each request: against a server that accepts
+// the connection and never answers, detect gives up in about that time.
+func TestRequestTimeoutBoundsEachRequest(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close() // held open, never answered
+		}
+	}()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	unreachableKubeconfig(t, kubeconfig, port)
+	start := time.Now()
+	code, _, stderr := run(t, "detect", "--kubeconfig", kubeconfig, "--request-timeout", "1s")
+	if code != exitFailure || time.Since(start) > 5*time.Second {
+		t.Errorf("detect against a silent server: exit %d after %s, want %d within 5 s (the TLS handshake alone would wait 10 s): %s", code, time.Since(start), exitFailure, stderr)
 	}
 }
