@@ -179,6 +179,22 @@ func TestCommandsOnTheCluster(t *testing.T) {
 		}
 	})
 
+	// -n is the operator's namespace: elsewhere there is no operator pod,
+	// and gather says so and where it looked.
+	t.Run("gather_in_another_operator_namespace", func(t *testing.T) {
+		dest := filepath.Join(t.TempDir(), "support.tar.gz")
+		if code, stdout, stderr := run(t, "gather", "--kubeconfig", c.KubeconfigPath, "--dest", dest, "-n", wsNS); code != 0 {
+			t.Fatalf("gather -n %s exit %d: %s%s", wsNS, code, stdout, stderr)
+		}
+		files := listArchive(t, dest)
+		if !strings.Contains(files["errors.txt"], "no operator pods (label app.kubernetes.io/name="+operatorAppName+") in namespace "+wsNS+": pass -n") {
+			t.Errorf("errors.txt:\n%s", files["errors.txt"])
+		}
+		if _, ok := files["events/"+wsNS+".yaml"]; !ok {
+			t.Errorf("no events of %s in %v", wsNS, keys(files))
+		}
+	})
+
 	t.Run("status_in_every_format", func(t *testing.T) {
 		code, stdout, stderr := run(t, "status", "--kubeconfig", c.KubeconfigPath)
 		if code != 0 || !strings.Contains(stdout, "toggle on") {
