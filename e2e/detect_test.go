@@ -332,7 +332,7 @@ func TestDetectUnreachableCluster(t *testing.T) {
 	}
 	runCLI(t, bin, "detect", "--kubeconfig", kubeconfig).expect(t, 2, "cannot read the cluster at https://127.0.0.1:1", "connection refused")
 	runCLI(t, bin, "detect", "--kubeconfig", filepath.Join(t.TempDir(), "absent")).expect(t, 2, "load kubeconfig")
-	runCLI(t, bin, "detect", "--kubeconfig", kubeconfig, "-o", "yaml").expect(t, 2, `--output "yaml": use table or json`)
+	runCLI(t, bin, "detect", "--kubeconfig", kubeconfig, "-o", "xml").expect(t, 2, `--output "xml": use table, json or yaml`)
 }
 
 func skipShort(t *testing.T) {

@@ -30,7 +30,7 @@ mkdir -p "$crd_dir" "$rbac_dir"
 
 # shellcheck disable=SC2086 # object_out is empty or one word
 go run "sigs.k8s.io/controller-tools/cmd/controller-gen@${CONTROLLER_TOOLS_VERSION}" \
-  object crd \
+  object:headerFile=hack/boilerplate.go.txt crd \
   paths=./api/... \
   $object_out \
   output:crd:artifacts:config="$crd_dir"
@@ -44,4 +44,4 @@ go run "sigs.k8s.io/controller-tools/cmd/controller-gen@${CONTROLLER_TOOLS_VERSI
 # OLM bundle in manifests/bundle/ and the kustomize install's image override,
 # from the CRD just written and the release (VERSION, IMAGE: the Makefile's).
 [[ -n "${OUT_DIR:-}" ]] || go run ./hack/bundlegen -version "${VERSION:-$(cat VERSION)}" \
-  -image "${IMAGE:?set IMAGE, or run make manifests}"
+  -image "${IMAGE:?set IMAGE, or run make manifests}" -arches "${ARCHES:?set ARCHES, or run make manifests}"

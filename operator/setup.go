@@ -45,8 +45,13 @@ type Options struct {
 	// Metrics are served over HTTPS to callers the API server authenticates
 	// (TokenReview) and authorizes (SubjectAccessReview, get on /metrics),
 	// unless MetricsInsecure, for local runs.
-	MetricsAddr, ProbeAddr  string
-	MetricsInsecure         bool
+	MetricsAddr, ProbeAddr string
+	MetricsInsecure        bool
+	// MetricsCertDir holds the metrics serving certificate, tls.crt and
+	// tls.key: on OpenShift the service CA's, from the Secret its
+	// serving-cert annotation on the metrics Service makes. Empty: a
+	// self-signed one is generated at start.
+	MetricsCertDir          string
 	LeaderElection          bool
 	LeaderElectionNamespace string
 	// Detector overrides cluster detection (default: detect on Config).
@@ -177,9 +182,7 @@ func metricsOptions(o Options) metricsserver.Options {
 	if o.MetricsInsecure {
 		return metricsserver.Options{BindAddress: o.MetricsAddr}
 	}
-	// A self-signed serving certificate is generated at start; Prometheus
-	// scrapes with its service account token.
-	return metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: true, FilterProvider: metricsAuth}
+	return securedMetricsOptions(o.MetricsAddr, o.MetricsCertDir)
 }
 
 // toCluster maps every watched object to the one NestedContainers.

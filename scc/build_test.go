@@ -12,7 +12,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// designSCC is DESIGN.md § SCC and RBAC written out as a manifest, kept
+// designSCC is the SCC the design specifies (docs/admin.md, "What the
+// operator writes") written out as a manifest, kept
 // apart from the builder so that a change to either shows up here.
 const designSCC = `
 apiVersion: security.openshift.io/v1
@@ -56,7 +57,7 @@ func TestNestedPodmanSCCMatchesTheDesign(t *testing.T) {
 	if !equality.Semantic.DeepEqual(got, want) {
 		gotYAML, _ := yaml.Marshal(got)
 		wantYAML, _ := yaml.Marshal(want)
-		t.Errorf("builder output differs from DESIGN.md:\n--- got\n%s\n--- want\n%s", gotYAML, wantYAML)
+		t.Errorf("builder output differs from the designed SCC:\n--- got\n%s\n--- want\n%s", gotYAML, wantYAML)
 	}
 
 	// The same, field by field, so a failure names the field.

@@ -301,6 +301,9 @@ type NestedContainersStatus struct {
 // +kubebuilder:printcolumn:name="SCC",type=string,JSONPath=`.status.scc.name`
 // +kubebuilder:printcolumn:name="OpenShift",type=string,JSONPath=`.status.cluster.openshiftVersion`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Degraded",type=string,JSONPath=`.status.conditions[?(@.type=="Degraded")].status`,priority=1
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Degraded")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Pending Restart",type=integer,JSONPath=`.status.workspaces.pendingRestart`,priority=1
 type NestedContainers struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -11,26 +11,27 @@ import (
 	"testing"
 )
 
-// The README's table of condition reasons is what an admin reads: every
-// reason the operator can set must be there, and nothing that it cannot.
-func TestREADMEListsEveryConditionReason(t *testing.T) {
+// The administrator's guide's table of condition reasons is what an admin
+// reads: every reason the operator can set must be there, and nothing that
+// it cannot.
+func TestAdminGuideListsEveryConditionReason(t *testing.T) {
 	ours := reasonConstants(t, "nestedcontainers_types.go")
 	detected := reasonConstants(t, "../../detect/rules.go")
 	// Dev Spaces' findings are the operator's Degraded reasons too.
 	for name, value := range reasonConstants(t, "../../detect/devspaces.go") {
 		ours[name] = value
 	}
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/admin.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	table := reasonTable(string(readme))
 	if len(table) == 0 {
-		t.Fatal("README has no condition reason table (| condition | reason | meaning and fix |)")
+		t.Fatal("docs/admin.md has no condition reason table (| condition | reason | meaning and fix |)")
 	}
 	for name, value := range ours {
 		if _, ok := table[value]; !ok {
-			t.Errorf("README's reason table lacks %s (%q)", name, value)
+			t.Errorf("docs/admin.md's reason table lacks %s (%q)", name, value)
 		}
 	}
 	known := map[string]bool{}
@@ -42,7 +43,7 @@ func TestREADMEListsEveryConditionReason(t *testing.T) {
 	}
 	for reason := range table {
 		if !known[reason] {
-			t.Errorf("README lists reason %q, which no constant in api/v1alpha1 or detect defines", reason)
+			t.Errorf("docs/admin.md lists reason %q, which no constant in api/v1alpha1 or detect defines", reason)
 		}
 	}
 }
@@ -83,7 +84,7 @@ func reasonConstants(t *testing.T, path string) map[string]string {
 
 var backticked = regexp.MustCompile("`([A-Za-z]+)`")
 
-// reasonTable collects the backticked reasons of the README table whose
+// reasonTable collects the backticked reasons of the table whose
 // header is "| condition | reason | meaning and fix |".
 func reasonTable(readme string) map[string]bool {
 	out := map[string]bool{}

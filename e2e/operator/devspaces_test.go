@@ -29,8 +29,8 @@ const devSpacesNS = "carol-devspaces"
 // 4.20 and proves, for a workspace as Dev Spaces' dashboard creates it
 // (Che's DevWorkspaceOperatorConfig merged over ours, Che's SCC named) and
 // for one outside Dev Spaces, under which SCC SCC admission admits its pod,
-// as which UID, and that it runs. This is the README's "With OpenShift Dev
-// Spaces" table.
+// as which UID, and that it runs. This is the table of "With OpenShift Dev
+// Spaces" in docs/admin.md.
 func TestWithDevSpaces(t *testing.T) {
 	requireE2E(t)
 	ctx := context.Background()
