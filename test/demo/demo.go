@@ -83,8 +83,12 @@ func Run(ctx context.Context, o Options) error {
 	if err := cluster.Simulate(ctx, o.Scenario); err != nil {
 		return err
 	}
-	p.step("Starting the DevWorkspace controller (DevWorkspace Operator v0.43.0, in-process)")
-	dwoCtl, err := dwo.Start(ctx, cluster.Config, dwo.Options{Namespace: operator.DefaultDWONamespace})
+	p.step("Starting the DevWorkspace controller (DevWorkspace Operator v0.43.0, in-process, as its service account with its shipped ClusterRole)")
+	dwoConfig, err := cluster.InstallDWOIdentity(ctx, operator.DefaultDWONamespace, dwo.ServiceAccountName)
+	if err != nil {
+		return err
+	}
+	dwoCtl, err := dwo.Start(ctx, cluster.Config, dwo.Options{Namespace: operator.DefaultDWONamespace, ControllerConfig: dwoConfig})
 	if err != nil {
 		return err
 	}
