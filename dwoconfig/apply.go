@@ -44,7 +44,7 @@ func Apply(ctx context.Context, c client.Client, namespace string, s WorkspaceSe
 		return o
 	}
 	if !inStep(current, desired) {
-		err := c.Patch(ctx, desired, client.Apply, client.FieldOwner(owned.FieldManager))
+		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), client.FieldOwner(owned.FieldManager))
 		switch {
 		case apierrors.IsConflict(err):
 			o.Conflict = err
@@ -75,7 +75,7 @@ func Release(ctx context.Context, c client.Client, namespace string) error {
 	if err != nil || current == nil || !managedBy(current, owned.FieldManager) {
 		return err
 	}
-	if err := c.Patch(ctx, empty(namespace), client.Apply, client.FieldOwner(owned.FieldManager)); err != nil && !meta.IsNoMatchError(err) {
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(empty(namespace)), client.FieldOwner(owned.FieldManager)); err != nil && !meta.IsNoMatchError(err) {
 		return fmt.Errorf("remove our fields from DevWorkspaceOperatorConfig %s/%s: %w", namespace, Name, err)
 	}
 	return nil

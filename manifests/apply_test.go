@@ -244,7 +244,7 @@ func applyDryRun(t *testing.T, c client.Client, u *unstructured.Unstructured, na
 		u.SetNamespace(namespace)
 	}
 	u.SetManagedFields(nil)
-	if err := c.Patch(context.Background(), u, client.Apply, client.FieldOwner(fieldManager), client.ForceOwnership, client.DryRunAll); err != nil {
+	if err := c.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(fieldManager), client.ForceOwnership, client.DryRunAll); err != nil {
 		t.Errorf("apply %s %s: %v", u.GetKind(), u.GetName(), err)
 	}
 }

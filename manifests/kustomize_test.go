@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nested-workspaces/enabler/test/localcluster"
 	"sigs.k8s.io/yaml"
+
+	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 // kubectl apply -k manifests/default must render the whole install: the

@@ -33,7 +33,7 @@ const (
 // operator send the API server two requests per request it gets.
 const (
 	metricsReviewRate  rate.Limit = 2
-	metricsReviewBurst            = 10
+	metricsReviewBurst int        = 10
 )
 
 // metricsAuth is the metrics endpoint's filter: a caller must present a

@@ -78,7 +78,7 @@ func TestMetricsReviewsAreBounded(t *testing.T) {
 			refused++
 		}
 	}
-	if n := r.tokenReviews.Load() + r.accessReviews.Load(); n > 2*metricsReviewBurst+2 {
+	if n := int(r.tokenReviews.Load() + r.accessReviews.Load()); n > 2*metricsReviewBurst+2 {
 		t.Errorf("1,000 made-up tokens cost %d reviews, want at most %d", n, 2*metricsReviewBurst+2)
 	}
 	if refused < 1000-metricsReviewBurst {

@@ -100,7 +100,7 @@ func TestDevWorkspaceOperatorInstalledAfterTheOperator(t *testing.T) {
 	takeover.SetName(dwoconfig.Name)
 	takeover.SetNamespace(operator.DefaultDWONamespace)
 	takeover.Object["config"] = map[string]any{"workspace": map[string]any{"hostUsers": true}}
-	if err := c.Client.Patch(ctx, takeover, client.Apply, client.FieldOwner("someone-else"), client.ForceOwnership); err != nil && !apierrors.IsConflict(err) {
+	if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(takeover), client.FieldOwner("someone-else"), client.ForceOwnership); err != nil && !apierrors.IsConflict(err) {
 		t.Fatal(err)
 	}
 	ready(enablerv1alpha1.ReasonDWOConfigConflict, 10*time.Second)

@@ -40,7 +40,7 @@ func applyAdminDWOCField(t *testing.T) {
 	u.SetName(dwoconfig.Name)
 	u.SetNamespace(operator.DefaultDWONamespace)
 	u.Object["config"] = map[string]any{"workspace": map[string]any{"imagePullPolicy": "IfNotPresent"}}
-	if err := env.cluster.Client.Patch(context.Background(), u, client.Apply, client.FieldOwner("cluster-admin")); err != nil {
+	if err := env.cluster.Client.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("cluster-admin")); err != nil {
 		t.Fatal(err)
 	}
 }

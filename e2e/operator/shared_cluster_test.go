@@ -375,7 +375,7 @@ func denyDWOConfigWrites(t *testing.T) func() {
 	// one is waited out by the callers' conditions).: wait until a write is refused.
 	localcluster.Eventually(t, waitTimeout, "the injected failure takes effect", func() error {
 		probe := operatorClient(t)
-		err := probe.Patch(ctx, probeDWOC(), client.Apply, client.FieldOwner("injected-failure-probe"), client.ForceOwnership, client.DryRunAll)
+		err := probe.Apply(ctx, client.ApplyConfigurationFromUnstructured(probeDWOC()), client.FieldOwner("injected-failure-probe"), client.ForceOwnership, client.DryRunAll)
 		if err == nil || !strings.Contains(err.Error(), "injected failure") {
 			return errorf("operator's DWOC write not refused yet: %v", err)
 		}

@@ -63,7 +63,7 @@ func startEnv(t *testing.T) *env {
 		"metadata": map[string]any{"name": dwoconfig.Name, "namespace": operator.DefaultDWONamespace},
 		"config":   map[string]any{"workspace": map[string]any{"imagePullPolicy": "IfNotPresent"}},
 	}}
-	if err := c.Client.Patch(ctx, dwoc, client.Apply, client.FieldOwner("cluster-admin"), client.ForceOwnership); err != nil {
+	if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(dwoc), client.FieldOwner("cluster-admin"), client.ForceOwnership); err != nil {
 		t.Fatal(err)
 	}
 	mgr, err := operator.NewManager(operator.Options{Config: c.Config, MetricsAddr: "0", ProbeAddr: "0"})

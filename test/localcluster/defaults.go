@@ -119,7 +119,7 @@ func asOpenShiftApplies(obj *unstructured.Unstructured, imageVolumes bool) (*uns
 
 func (c *Cluster) applyDefault(ctx context.Context, obj *unstructured.Unstructured) error {
 	obj = obj.DeepCopy()
-	if err := c.Client.Patch(ctx, obj, client.Apply, client.FieldOwner(openShiftFieldManager), client.ForceOwnership); err != nil {
+	if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(openShiftFieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("install OpenShift's %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
 	return nil

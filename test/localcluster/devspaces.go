@@ -86,7 +86,7 @@ func (c *Cluster) DevSpaces(ctx context.Context, s DevSpacesSettings) error {
 			"disableContainerBuildCapabilities": !s.ContainerBuild,
 		}},
 	}}
-	if err := c.Client.Patch(ctx, cc, client.Apply, client.FieldOwner("devspaces-admin"), client.ForceOwnership); err != nil {
+	if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(cc), client.FieldOwner("devspaces-admin"), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply CheCluster: %w", err)
 	}
 	return c.cheOperatorReconcile(ctx, s)
@@ -207,7 +207,7 @@ func (c *Cluster) cheOperatorReconcile(ctx context.Context, s DevSpacesSettings)
 		"metadata": map[string]any{"name": CheDWOConfigName, "namespace": DevSpacesNamespace},
 		"config":   map[string]any{"workspace": ws},
 	}}
-	if err := c.Client.Patch(ctx, dwoc, client.Apply, client.FieldOwner(cheFieldManager), client.ForceOwnership); err != nil {
+	if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(dwoc), client.FieldOwner(cheFieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply Che's DevWorkspaceOperatorConfig: %w", err)
 	}
 	return nil

@@ -276,7 +276,7 @@ func ensureNamespace(ctx context.Context, c client.Client, name string) error {
 // with DWO's field manager, as an admin installing DWO on a cluster without
 // a discoverable router would.
 func ensureHostSuffix(ctx context.Context, c client.Client, opts Options) error {
-	if err := c.Patch(ctx, hostSuffixConfig(opts.Namespace, opts.ClusterHostSuffix), client.Apply, client.FieldOwner("devworkspace-admin"), client.ForceOwnership); err != nil {
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(hostSuffixConfig(opts.Namespace, opts.ClusterHostSuffix)), client.FieldOwner("devworkspace-admin"), client.ForceOwnership); err != nil {
 		return fmt.Errorf("set DWO routing.clusterHostSuffix: %w", err)
 	}
 	return nil
