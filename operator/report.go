@@ -60,6 +60,10 @@ func status(nc *enablerv1alpha1.NestedContainers, o Observation, v Verdict) *ena
 	return next
 }
 
+// maxFailingMessage bounds a failingSample message, quoted (the CRD's
+// maxLength).
+const maxFailingMessage = 512
+
 func workspaceCounts(s workspaces.Snapshot, nestedWanted bool) enablerv1alpha1.WorkspaceCounts {
 	c := enablerv1alpha1.WorkspaceCounts{
 		Total: s.Counts.Total, Nested: s.Counts.Nested, PendingRestart: s.Counts.PendingRestart(nestedWanted), Failing: s.Counts.Failing,
@@ -76,7 +80,7 @@ func workspaceCounts(s workspaces.Snapshot, nestedWanted bool) enablerv1alpha1.W
 		// must not pass for the operator's own.
 		c.FailingSample = append(c.FailingSample, enablerv1alpha1.FailingWorkspace{
 			Namespace: bounded.Cut(f.Namespace, 63), Name: bounded.Cut(f.Name, 253), Cause: cause,
-			Message: bounded.Quote(f.Message, workspaces.MaxMessageLength),
+			Message: bounded.Quote(f.Message, maxFailingMessage),
 		})
 	}
 	return c

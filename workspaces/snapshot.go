@@ -105,13 +105,12 @@ func (w *Watcher) Snapshot() (Snapshot, bool) {
 		f := Failure{Namespace: ws.namespace, Name: ws.name}
 		switch {
 		case ws.failed:
-			f.Message = ws.message
+			f.Message, f.RefusedBySCC = ws.message, ws.refusedBySCC
 		case hasDeployment && d.replicaFailureOn:
-			f.Message = d.replicaFailure
+			f.Message, f.RefusedBySCC = d.replicaFailure, d.replicaFailureSCC
 		default:
 			continue
 		}
-		f.RefusedBySCC = refusedBySCC(f.Message)
 		f.OurConfiguration = f.RefusedBySCC && hasDeployment && d.pinnedToOurs && d.withinOurs
 		if f.OurConfiguration {
 			snap.RefusedByOurConfiguration++

@@ -176,3 +176,17 @@ func TestNotSyncedUntilListed(t *testing.T) {
 		t.Errorf("%d reconcile events queued, want 1", n)
 	}
 }
+
+// A long message is cut, but judged whole: the DevWorkspace Operator puts
+// the admission's answer after its own words.
+func TestRefusalIsJudgedBeforeTheCut(t *testing.T) {
+	w := watcherWithSynced()
+	long := "Error creating DevWorkspace deployment: Detected unrecoverable deployment condition: FailedCreate " + strings.Repeat("admission webhook prefix ", 40) +
+		`pods "w" is forbidden: unable to validate against any security context constraint: [provider "nested-container": Forbidden: not usable by user or serviceaccount]`
+	w.devWorkspaces.apply(watch.Added, workspace("n", "ws", "W", "Failed", long))
+	w.deployments.apply(watch.Added, deployment("n", "d", "W", 0, pinned(), ""))
+	snap, _ := w.Snapshot()
+	if len(snap.Failing) != 1 || !snap.Failing[0].RefusedBySCC || !snap.Failing[0].OurConfiguration || len(snap.Failing[0].Message) > MaxMessageLength+len("…") {
+		t.Errorf("failing = %+v", snap.Failing)
+	}
+}

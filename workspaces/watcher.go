@@ -40,7 +40,7 @@ const (
 // MaxMessageLength bounds what is kept of a failing workspace's message:
 // the DevWorkspace Operator writes it from admission, kubelet events and
 // postStart output, so it may hold a tenant's text.
-const MaxMessageLength = 256
+const MaxMessageLength = 512
 
 // deploymentState is what is kept of a workspace Deployment.
 type deploymentState struct {
@@ -54,6 +54,9 @@ type deploymentState struct {
 	withinOurs       bool
 	replicaFailure   string // the ReplicaFailure condition's message, cut
 	replicaFailureOn bool
+	// replicaFailureSCC: SCC admission refused its pods (judged on the
+	// whole message, before it is cut).
+	replicaFailureSCC bool
 }
 
 type devWorkspaceState struct {
@@ -62,6 +65,9 @@ type devWorkspaceState struct {
 	id      string
 	failed  bool
 	message string // when failed, cut
+	// refusedBySCC: it failed because SCC admission refused its pods
+	// (judged on the whole message, before it is cut).
+	refusedBySCC bool
 }
 
 type serviceAccountState struct {
@@ -202,6 +208,7 @@ func deploymentStateOf(d *appsv1.Deployment) deploymentState {
 	for _, c := range d.Status.Conditions {
 		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
 			s.replicaFailureOn, s.replicaFailure = true, bounded.Cut(c.Message, MaxMessageLength)
+			s.replicaFailureSCC = refusedBySCC(c.Message)
 		}
 	}
 	return s
@@ -224,6 +231,7 @@ func devWorkspaceStateOf(d *devWorkspace) devWorkspaceState {
 	s := devWorkspaceState{namespace: d.Namespace, name: d.Name, id: d.Status.DevWorkspaceID}
 	if d.Status.Phase == phaseFailed || d.Status.Phase == phaseFailing {
 		s.failed, s.message = true, bounded.Cut(d.Status.Message, MaxMessageLength)
+		s.refusedBySCC = refusedBySCC(d.Status.Message)
 	}
 	return s
 }

@@ -237,7 +237,7 @@ type FailingWorkspace struct {
 	// message is the DevWorkspace's status message, or its Deployment's
 	// ReplicaFailure, cut short and quoted: it may hold the workspace
 	// owner's text.
-	// +kubebuilder:validation:MaxLength=300
+	// +kubebuilder:validation:MaxLength=512
 	Message string `json:"message"`
 }
 

@@ -35,6 +35,7 @@ func TestTenantsCannotHaltOrOutliveTheOperator(t *testing.T) {
 	})
 	waitCondition(t, enablerv1alpha1.ConditionReady, metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured)
 	const tenantNS = "tenant-trudy"
+	ensureNamespace(t, tenantNS)
 	trudy := tenantClient(t, "trudy", tenantNS)
 
 	// Our label is not our name: a tenant's labelled RoleBinding is not the

@@ -25,10 +25,18 @@ func Cut(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// Quote is s cut to n bytes and quoted as a Go string: control characters
-// and quotes are escaped, so quoted text cannot pass for the operator's
-// own words around it.
-func Quote(s string, n int) string { return strconv.Quote(Cut(s, n)) }
+// Quote is s quoted as a Go string, cut so that the quoted form, quotes
+// and "…" included, is at most n bytes (n at least 8): control characters
+// and quotes are escaped, so quoted text cannot pass for the operator's own
+// words around it, and escapes cannot make it longer than n.
+func Quote(s string, n int) string {
+	q := strconv.Quote(s)
+	for keep := len(s); len(q) > n && keep > 0; {
+		keep = min(keep-1, keep*(n-5)/len(q))
+		q = strconv.Quote(Cut(s, keep))
+	}
+	return q
+}
 
 // List joins at most n items with ", " and says how many more there were:
 // "a, b, c and 7 more".

@@ -27,9 +27,26 @@ func TestCut(t *testing.T) {
 
 func TestQuoteEscapesAndBounds(t *testing.T) {
 	got := Quote("ok\"; Ready=True\n"+strings.Repeat("x", 40000), 32)
-	if strings.ContainsAny(got[1:len(got)-1], "\n") || !strings.HasPrefix(got, `"ok\"; Ready=True\n`) || len(got) > 48 {
-		t.Errorf("Quote = %s", got)
+	if strings.ContainsAny(got[1:len(got)-1], "\n") || !strings.HasPrefix(got, `"ok\"; Ready=True\n`) || len(got) > 32 {
+		t.Errorf("Quote = %s (%d bytes)", got, len(got))
 	}
+	for _, s := range []string{strings.Repeat("\x00", 1000), strings.Repeat("€", 1000), "short"} {
+		if got := Quote(s, 64); len(got) > 64 || got[0] != '"' || got[len(got)-1] != '"' {
+			t.Errorf("Quote(%.10q…) = %d bytes: %s", s, len(got), got)
+		}
+	}
+}
+
+func FuzzQuote(f *testing.F) {
+	f.Add("ok\"\n\x00€", 16)
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		if n < 8 || n > 1<<12 {
+			return
+		}
+		if got := Quote(s, n); len(got) > n {
+			t.Errorf("Quote(%q, %d) is %d bytes", s, n, len(got))
+		}
+	})
 }
 
 func TestList(t *testing.T) {
