@@ -235,6 +235,11 @@ func (c *Cluster) finishStart(ctx context.Context, assets string, opts Options) 
 			return err
 		}
 	}
+	if opts.DevWorkspace {
+		if err := c.aggregateOwnedCRDRoles(ctx, devWorkspaceOwnedCRDs); err != nil {
+			return err
+		}
+	}
 	if opts.Workloads {
 		if err := c.startWorkloads(ctx, assets); err != nil {
 			return err
