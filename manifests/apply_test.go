@@ -142,10 +142,10 @@ func TestEveryShippedManifestAppliesStrictly(t *testing.T) {
 		header := func(out []byte) string {
 			return strings.Join(strings.Fields(strings.SplitN(string(out), "\n", 2)[0]), " ")
 		}
-		if got, want := header(wide), "NAME ENABLED READY OPENSHIFT AGE DEGRADED REASON PENDING RESTART"; got != want {
+		if got, want := header(wide), "NAME ENABLED READY SCC OPENSHIFT AGE DEGRADED REASON PENDING RESTART"; got != want {
 			t.Errorf("-o wide header %q, want %q", got, want)
 		}
-		if got, want := header(plain), "NAME ENABLED READY OPENSHIFT AGE"; got != want {
+		if got, want := header(plain), "NAME ENABLED READY SCC OPENSHIFT AGE"; got != want {
 			t.Errorf("header %q, want %q", got, want)
 		}
 	})

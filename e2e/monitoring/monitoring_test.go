@@ -256,7 +256,18 @@ func TestPrometheusScrapesTheOperatorAsTheServiceMonitorSays(t *testing.T) {
 	}
 	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
 	operatorLog := &syncBuffer{}
-	op := exec.Command(bin, "run", "--kubeconfig", c.KubeconfigPath, "--leader-elect=false",
+	// It runs as its service account, with the shipped ClusterRole and the
+	// fence that bounds it: so installed, the only Degraded reason is the
+	// one the test stages.
+	asOperator, err := c.InstallOperatorIdentity(ctx, svc.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	operatorKubeconfig := filepath.Join(dir, "operator.kubeconfig")
+	if err := localcluster.WriteKubeconfig(asOperator, operatorKubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	op := exec.Command(bin, "run", "--kubeconfig", operatorKubeconfig, "--leader-elect=false",
 		"--metrics-bind-address", metricsAddr, "--metrics-cert-dir", certDir, "--health-probe-bind-address", probeAddr)
 	op.Stdout, op.Stderr = operatorLog, operatorLog
 	if err := op.Start(); err != nil {

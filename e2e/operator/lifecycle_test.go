@@ -79,7 +79,7 @@ func TestOperatorLifecycle(t *testing.T) {
 		// One structured line per write, naming the object, the step and
 		// the transition it serves.
 		lines, _ := env.writes.since(logged)
-		wantLine := []string{`"verb"="patch (application/apply-patch+yaml)"`, `"kind"="DevWorkspaceOperatorConfig"`, `"name"="` + dwoconfig.Name + `"`,
+		wantLine := []string{`"verb"="apply"`, `"kind"="DevWorkspaceOperatorConfig"`, `"name"="` + dwoconfig.Name + `"`,
 			`"step"="pin workspaces in the DevWorkspaceOperatorConfig"`, `"transition"="make workspaces nested under OpenShift's built-in SCC nested-container"`}
 		if !slices.ContainsFunc(lines, func(l string) bool {
 			for _, w := range wantLine {
