@@ -41,7 +41,7 @@ var operatorRole []byte
 //go:embed rbac/role_binding.yaml
 var operatorRoleBinding []byte
 
-//go:embed policy/scc-fence.yaml
+//go:embed policy/fence.yaml
 var fence []byte
 
 // OperatorRole returns the operator's ClusterRole, as generated from its
@@ -61,7 +61,7 @@ func OperatorRole(namespace string) (*rbacv1.ClusterRole, *rbacv1.ClusterRoleBin
 	return role, binding, nil
 }
 
-// Fence returns the admission policy objects of policy/scc-fence.yaml.
+// Fence returns the admission policy objects of policy/fence.yaml.
 func Fence() ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(fence), 4096)
@@ -70,7 +70,7 @@ func Fence() ([]*unstructured.Unstructured, error) {
 		if err := dec.Decode(&u.Object); err == io.EOF {
 			return out, nil
 		} else if err != nil {
-			return nil, fmt.Errorf("parse embedded policy/scc-fence.yaml: %w", err)
+			return nil, fmt.Errorf("parse embedded policy/fence.yaml: %w", err)
 		}
 		if len(u.Object) > 0 {
 			out = append(out, u)

@@ -63,8 +63,14 @@ func TestKustomizeDefaultRendersTheInstall(t *testing.T) {
 		"Service/nested-workspaces-enabler-metrics",
 		"ServiceAccount/nested-workspaces-enabler",
 		"ServiceMonitor/nested-workspaces-enabler",
+		"ValidatingAdmissionPolicy/nested-workspaces-enabler-dwoc-fence",
+		"ValidatingAdmissionPolicy/nested-workspaces-enabler-rbac-fence",
 		"ValidatingAdmissionPolicy/nested-workspaces-enabler-scc-fence",
+		"ValidatingAdmissionPolicy/nested-workspaces-enabler-self-fence",
+		"ValidatingAdmissionPolicyBinding/nested-workspaces-enabler-dwoc-fence",
+		"ValidatingAdmissionPolicyBinding/nested-workspaces-enabler-rbac-fence",
 		"ValidatingAdmissionPolicyBinding/nested-workspaces-enabler-scc-fence",
+		"ValidatingAdmissionPolicyBinding/nested-workspaces-enabler-self-fence",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("kustomize default renders\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

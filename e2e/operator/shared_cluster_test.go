@@ -22,9 +22,9 @@ import (
 	"github.com/nested-workspaces/enabler/dwoconfig"
 	"github.com/nested-workspaces/enabler/grants"
 	"github.com/nested-workspaces/enabler/operator"
-	"github.com/nested-workspaces/enabler/owned"
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
+	"github.com/nested-workspaces/enabler/test/operatortest"
 	"github.com/nested-workspaces/enabler/workspaces"
 )
 
@@ -371,6 +371,14 @@ func denyDWOConfigWrites(t *testing.T) func() {
 			t.Fatal(err)
 		}
 	}
+	lift := func() {
+		for _, o := range []client.Object{binding, policy} {
+			if err := env.cluster.Client.Delete(ctx, o); err != nil && !apierrors.IsNotFound(err) {
+				t.Error(err)
+			}
+		}
+	}
+	t.Cleanup(lift) // also when the test fails before lifting it, or while waiting below
 	// The policy takes effect asynchronously (and goes likewise: a lifted
 	// one is waited out by the callers' conditions).: wait until a write is refused.
 	localcluster.Eventually(t, waitTimeout, "the injected failure takes effect", func() error {
@@ -381,45 +389,34 @@ func denyDWOConfigWrites(t *testing.T) func() {
 		}
 		return nil
 	})
-	lift := func() {
-		for _, o := range []client.Object{binding, policy} {
-			if err := env.cluster.Client.Delete(ctx, o); err != nil && !apierrors.IsNotFound(err) {
-				t.Error(err)
-			}
-		}
-	}
-	t.Cleanup(lift) // also when the test fails before lifting it
 	return lift
 }
 
 // operatorClient is a client acting as the operator's service account.
 func operatorClient(t *testing.T) client.Client {
 	t.Helper()
-	cfg, err := env.cluster.AddUser(fmt.Sprintf("system:serviceaccount:%s:%s", operatorNamespace, operatorSA),
-		"system:serviceaccounts", "system:serviceaccounts:"+operatorNamespace, "system:authenticated")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: env.cluster.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return actingAs(t, operatorNamespace)
 }
 
+// probeDWOC is a write the fence (manifests/policy) admits from the
+// operator, one of its own fields, so that only an injected failure
+// refuses it.
 func probeDWOC() *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(dwoconfig.GVK)
 	u.SetName(dwoconfig.Name)
 	u.SetNamespace(operator.DefaultDWONamespace)
-	u.Object["config"] = map[string]any{"workspace": map[string]any{"imagePullPolicy": "Always"}}
+	u.Object["config"] = map[string]any{"workspace": map[string]any{"hostUsers": false}}
 	return u
 }
 
 // pinnedSCC is the SCC the global DWOC pins workspaces to, "" for none.
 func pinnedSCC(t *testing.T) string {
 	t.Helper()
-	got, _, _ := unstructured.NestedString(getDWOConfig(t).Object, "config", "workspace", "podAnnotations", dwoconfig.RequiredSCCAnnotation)
+	got, err := operatortest.PinnedSCC(context.Background(), env.cluster.Client, operator.DefaultDWONamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return got
 }
 
@@ -443,31 +440,8 @@ func deleteNC(t *testing.T) {
 // the operator is left.
 func assertNothingOfOurs(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	// Ours: labelled and named as the operator names them. A tenant's
-	// object that only carries the label is not.
-	for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}, &rbacv1.RoleBindingList{}} {
-		if err := env.cluster.Client.List(ctx, list, client.MatchingLabels(owned.Labels())); err != nil {
-			t.Fatal(err)
-		}
-		items, err := meta.ExtractList(list)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, item := range items {
-			if o := item.(client.Object); strings.HasPrefix(o.GetName(), "nested-workspaces-") {
-				t.Errorf("%T %s/%s of ours left", item, o.GetNamespace(), o.GetName())
-			}
-		}
-	}
-	if sccExists(t, enablerv1alpha1.DefaultSCCName) {
-		t.Errorf("our SCC left")
-	}
-	ws, _, _ := unstructured.NestedMap(getDWOConfig(t).Object, "config", "workspace")
-	for _, f := range []string{"hostUsers", "containerSecurityContext", "podSecurityContext", "podAnnotations"} {
-		if _, ok := ws[f]; ok {
-			t.Errorf("DWOC config.workspace.%s left: %v", f, ws)
-		}
+	if err := operatortest.NothingOfOurs(context.Background(), env.cluster.Client, operator.DefaultDWONamespace); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -143,9 +143,9 @@ DevWorkspace Operator next reconciles them, and
 
 ## After installing
 
-- Apply the admission policy that fences the operator's power over SCCs
-  (OLM bundles cannot carry it): ` + "`oc apply -k manifests/policy`" + ` from the
-  project's repository.
+- Apply the admission policies that fence the operator's writes to what it
+  writes itself (OLM bundles cannot carry them): ` + "`oc apply -k manifests/policy`" + `
+  from the project's repository.
 - Install into the suggested namespace, ` + "`nested-workspaces-enabler`" + `: it is
   labelled for OpenShift's platform monitoring, which then scrapes the
   operator's metrics (ServiceMonitor, service CA certificate) and raises its
