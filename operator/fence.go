@@ -7,6 +7,7 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
@@ -50,22 +51,29 @@ func (f *fenceProbe) check(ctx context.Context) *FenceCheck {
 	if f.last != nil && now.Before(f.next) {
 		return f.last
 	}
-	probe := scc.NestedPodmanSCC("nested-workspaces-fence-probe", enablerv1alpha1.DefaultRunAsUser, nil)
-	probe.AllowPrivilegedContainer = true
-	binding := grants.UseRoleBinding(f.namespace, enablerv1alpha1.DefaultSCCName, []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:serviceaccounts"}})
-	binding.Name = probe.Name
 	var admitted []string
-	for what, obj := range map[string]client.Object{
-		"a privileged SCC labelled as ours":                   probe,
-		"a RoleBinding of our name for every service account": binding,
-	} {
-		err := f.client.Create(ctx, obj, client.DryRunAll)
+	refused := 0
+	for _, p := range fenceProbes(f.namespace) {
+		err := f.client.Create(ctx, p.obj, client.DryRunAll)
 		switch {
-		case err == nil:
-			admitted = append(admitted, what)
 		case ctx.Err() != nil:
 			return f.last // cancelled: no news
+		case err == nil || apierrors.IsAlreadyExists(err):
+			// Past admission: AlreadyExists is storage's answer, after
+			// every admission policy let the write through.
+			admitted = append(admitted, p.what)
+		case refusedByAdmission(err):
+			refused++
+		default:
+			// Refused by RBAC (binding a ClusterRole that does not exist
+			// yet), or the API server could not be asked: this probe
+			// says nothing about the fence.
 		}
+	}
+	if len(admitted) == 0 && refused == 0 {
+		// No probe could tell: keep what was known, try again soon.
+		f.next = now.Add(fenceSettleRecheck)
+		return f.last
 	}
 	f.last, f.next = &FenceCheck{Fenced: len(admitted) == 0}, now.Add(fenceRecheck)
 	switch {
@@ -78,6 +86,38 @@ func (f *fenceProbe) check(ctx context.Context) *FenceCheck {
 		f.last.Detail = bounded.Cut("a dry run of "+strings.Join(admitted, " and of ")+" was admitted", 256)
 	}
 	return f.last
+}
+
+// fenceProbeWrite is one write the fence must refuse.
+type fenceProbeWrite struct {
+	what string
+	obj  client.Object
+}
+
+// fenceProbes are the writes the fence must refuse, made afresh for each
+// check (a create fills in fields of the object it is given): a privileged
+// SCC labelled as ours, and our own RoleBinding granting use of our SCC to
+// every service account of the cluster.
+func fenceProbes(namespace string) []fenceProbeWrite {
+	probe := scc.NestedPodmanSCC("nested-workspaces-fence-probe", enablerv1alpha1.DefaultRunAsUser, nil)
+	probe.AllowPrivilegedContainer = true
+	binding := grants.UseRoleBinding(namespace, enablerv1alpha1.DefaultSCCName,
+		[]rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:serviceaccounts"}})
+	return []fenceProbeWrite{
+		{"a privileged SCC labelled as ours", probe},
+		{"a RoleBinding of our name for every service account", binding},
+	}
+}
+
+// refusedByAdmission tells a refusal by an admission policy or webhook (the
+// fence, or an admin's own) from any other error: RBAC's refusal, a
+// timeout, a connection refused.
+func refusedByAdmission(err error) bool {
+	if !apierrors.IsForbidden(err) && !apierrors.IsInvalid(err) && !apierrors.IsBadRequest(err) {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "ValidatingAdmissionPolicy") || strings.Contains(msg, "admission webhook")
 }
 
 // recheckIn makes the fence be tried again within d and then every
