@@ -3,11 +3,7 @@ package operator
 import (
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +18,7 @@ import (
 	"github.com/nested-workspaces/enabler/dwoconfig"
 	"github.com/nested-workspaces/enabler/grants"
 	"github.com/nested-workspaces/enabler/scc"
+	"github.com/nested-workspaces/enabler/test/goconst"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/workspaces"
 )
@@ -283,26 +280,10 @@ func TestEveryReasonHasARow(t *testing.T) {
 // values.
 func reasonConstants(t *testing.T, path string) map[string]string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+	out, err := goconst.Strings(path, "Reason")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]string{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		vs, ok := n.(*ast.ValueSpec)
-		if !ok {
-			return true
-		}
-		for i, name := range vs.Names {
-			if !strings.HasPrefix(name.Name, "Reason") || i >= len(vs.Values) {
-				continue
-			}
-			if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				out[name.Name], _ = strconv.Unquote(lit.Value)
-			}
-		}
-		return true
-	})
 	return out
 }
 

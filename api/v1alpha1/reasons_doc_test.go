@@ -1,14 +1,12 @@
 package v1alpha1_test
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nested-workspaces/enabler/test/goconst"
 )
 
 // The administrator's guide's table of condition reasons is what an admin
@@ -48,36 +46,13 @@ func TestAdminGuideListsEveryConditionReason(t *testing.T) {
 	}
 }
 
-// reasonConstants maps the names of the string constants named Reason* in
-// a Go file to their values.
+// reasonConstants maps the Reason* string constants of a Go file to their
+// values.
 func reasonConstants(t *testing.T, path string) map[string]string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+	out, err := goconst.Strings(path, "Reason")
 	if err != nil {
 		t.Fatal(err)
-	}
-	out := map[string]string{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		spec, ok := n.(*ast.ValueSpec)
-		if !ok {
-			return true
-		}
-		for i, name := range spec.Names {
-			if !strings.HasPrefix(name.Name, "Reason") || i >= len(spec.Values) {
-				continue
-			}
-			if lit, ok := spec.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				v, err := strconv.Unquote(lit.Value)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out[name.Name] = v
-			}
-		}
-		return true
-	})
-	if len(out) == 0 {
-		t.Fatalf("no Reason constants in %s", path)
 	}
 	return out
 }

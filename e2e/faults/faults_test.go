@@ -27,20 +27,19 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/detect"
-	"github.com/nested-workspaces/enabler/dwoconfig"
 	"github.com/nested-workspaces/enabler/grants"
 	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/owned"
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/test/operatortest"
 	"github.com/nested-workspaces/enabler/workspaces"
 )
 
@@ -195,25 +194,7 @@ func startOperator(t *testing.T, cfg *rest.Config) {
 
 func setSpec(t *testing.T, c *localcluster.Cluster, enabled bool, builtIn enablerv1alpha1.BuiltInMode) {
 	t.Helper()
-	ctx := context.Background()
-	nc := &enablerv1alpha1.NestedContainers{}
-	err := c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc)
-	if apierrors.IsNotFound(err) {
-		nc = &enablerv1alpha1.NestedContainers{ObjectMeta: metav1.ObjectMeta{Name: enablerv1alpha1.ClusterName}}
-		nc.Spec.Enabled, nc.Spec.SCC.BuiltIn = enabled, builtIn
-		if err := c.Client.Create(ctx, nc); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(nc.DeepCopy())
-	nc.Spec.Enabled, nc.Spec.SCC.BuiltIn = enabled, builtIn
-	if err := c.Client.Patch(ctx, nc, patch); err != nil {
-		t.Fatal(err)
-	}
+	operatortest.SetSpec(t, c.Client, func(s *enablerv1alpha1.NestedContainersSpec) { s.Enabled, s.SCC.BuiltIn = enabled, builtIn })
 }
 
 func waitReady(t *testing.T, c *localcluster.Cluster, reason string) {
@@ -250,36 +231,18 @@ func assertConfigured(t *testing.T, c *localcluster.Cluster) {
 
 func assertNothingOfOurs(t *testing.T, c *localcluster.Cluster) {
 	t.Helper()
-	ctx := context.Background()
 	localcluster.Eventually(t, timeout, "nothing of ours left", func() error {
-		for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}, &rbacv1.RoleBindingList{}, &securityv1.SecurityContextConstraintsList{}} {
-			if err := c.Client.List(ctx, list, client.MatchingLabels(owned.Labels())); err != nil {
-				return err
-			}
-			if n := meta.LenList(list); n > 0 {
-				return fmt.Errorf("%d %T of ours left", n, list)
-			}
-		}
-		if got := pinned(t, c); got != "" {
-			return fmt.Errorf("DWOC still pins %q", got)
-		}
-		return nil
+		return operatortest.NothingOfOurs(context.Background(), c.Client, operator.DefaultDWONamespace)
 	})
 }
 
 func pinned(t *testing.T, c *localcluster.Cluster) string {
 	t.Helper()
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(dwoconfig.GVK)
-	err := c.Client.Get(context.Background(), client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: dwoconfig.Name}, u)
-	if apierrors.IsNotFound(err) {
-		return ""
-	}
+	got, err := operatortest.PinnedSCC(context.Background(), c.Client, operator.DefaultDWONamespace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _, _ := unstructured.NestedString(u.Object, "config", "workspace", "podAnnotations", dwoconfig.RequiredSCCAnnotation)
-	return v
+	return got
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -514,16 +477,5 @@ func (d *flakyDetector) Detect(ctx context.Context) (*detect.Report, error) {
 // poke makes the operator reconcile: an annotation change on the resource.
 func poke(t *testing.T, c *localcluster.Cluster) {
 	t.Helper()
-	nc := &enablerv1alpha1.NestedContainers{}
-	if err := c.Client.Get(context.Background(), client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(nc.DeepCopy())
-	if nc.Annotations == nil {
-		nc.Annotations = map[string]string{}
-	}
-	nc.Annotations["test/poke"] = time.Now().Format(time.RFC3339Nano)
-	if err := c.Client.Patch(context.Background(), nc, patch); err != nil {
-		t.Fatal(err)
-	}
+	operatortest.Poke(t, c.Client)
 }

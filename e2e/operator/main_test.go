@@ -102,7 +102,7 @@ func run(m *testing.M) int {
 	env.dwo = d
 	// The operator runs as its own service account, bound to the ClusterRole
 	// it ships with: the e2e proves that least-privilege RBAC is enough.
-	saConfig, err := operatorServiceAccount(ctx, c)
+	saConfig, err := c.InstallOperatorIdentity(ctx, operatorNamespace)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -22,6 +22,7 @@ import (
 	"github.com/nested-workspaces/enabler/owned"
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
+	"github.com/nested-workspaces/enabler/test/operatortest"
 )
 
 // A shared cluster, round two: tenants with admin of their own projects try
@@ -69,14 +70,7 @@ func TestTenantsCannotHaltOrOutliveTheOperator(t *testing.T) {
 		runningWorkspace(t, ws)
 		sa := workspaceServiceAccount(t, tenantNS)
 		saUser := "system:serviceaccount:" + tenantNS + ":" + sa
-		asSA, err := env.cluster.AddUser(saUser, "system:serviceaccounts", "system:serviceaccounts:"+tenantNS, "system:authenticated")
-		if err != nil {
-			t.Fatal(err)
-		}
-		saClient, err := client.New(asSA, client.Options{Scheme: env.cluster.Scheme})
-		if err != nil {
-			t.Fatal(err)
-		}
+		saClient := operatortest.ServiceAccount(t, env.cluster, tenantNS, sa)
 		cur := &dwv2.DevWorkspace{}
 		if err := saClient.Get(ctx, client.ObjectKeyFromObject(ws), cur); err != nil {
 			t.Fatal(err)

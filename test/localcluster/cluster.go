@@ -279,3 +279,10 @@ func (c *Cluster) AddUser(name string, groups ...string) (*rest.Config, error) {
 	}
 	return u.Config(), nil
 }
+
+// AsServiceAccount returns a rest.Config authenticated as service account
+// name in namespace, with the groups the API server gives its token.
+func (c *Cluster) AsServiceAccount(namespace, name string) (*rest.Config, error) {
+	return c.AddUser("system:serviceaccount:"+namespace+":"+name,
+		"system:serviceaccounts", "system:serviceaccounts:"+namespace, "system:authenticated")
+}

@@ -54,8 +54,7 @@ func (c *Cluster) InstallOperatorIdentity(ctx context.Context, namespace string)
 			return nil, fmt.Errorf("install the operator's %s %s: %w", o.GetObjectKind().GroupVersionKind().Kind, o.GetName(), err)
 		}
 	}
-	return c.AddUser("system:serviceaccount:"+namespace+":"+OperatorServiceAccount,
-		"system:serviceaccounts", "system:serviceaccounts:"+namespace, "system:authenticated")
+	return c.AsServiceAccount(namespace, OperatorServiceAccount)
 }
 
 // InstallDWOIdentity gives the DevWorkspace controller's service account
@@ -90,6 +89,5 @@ func (c *Cluster) InstallDWOIdentity(ctx context.Context, namespace, serviceAcco
 			return nil, fmt.Errorf("install the DevWorkspace controller's %s %s: %w", o.GetObjectKind().GroupVersionKind().Kind, o.GetName(), err)
 		}
 	}
-	return c.AddUser("system:serviceaccount:"+namespace+":"+serviceAccount,
-		"system:serviceaccounts", "system:serviceaccounts:"+namespace, "system:authenticated")
+	return c.AsServiceAccount(namespace, serviceAccount)
 }
