@@ -61,6 +61,23 @@ type Config struct {
 	// Self is this program (udi-setup), which configure and doctor run again
 	// as the user podman runs as for root (see RootDelegate).
 	Self string
+	// OriginalPodman and PodmanWrapper are where the UDI keeps the real
+	// podman and kubedock's wrapper (its ORIGINAL_PODMAN_PATH and
+	// PODMAN_WRAPPER_PATH): ~/.local/bin/podman links to one of them.
+	OriginalPodman string
+	PodmanWrapper  string
+
+	// RuntimeDir is XDG_RUNTIME_DIR ("" in a pod, usually) and TmpDir is
+	// TMPDIR or /tmp: the Docker-compatible API's socket goes into
+	// RuntimeDir, else TmpDir/podman-run-UID, as podman places its own.
+	RuntimeDir string
+	TmpDir     string
+	// DockerAPI: configure makes podman's Docker-compatible API available
+	// on DockerSocketPath (started on first use).
+	DockerAPI bool
+	// DockerHostEnv is DOCKER_HOST as the process has it; the doctor
+	// checks that it names the socket.
+	DockerHostEnv string
 
 	// PodmanSubIDs, when set, returns the subordinate ranges podman itself
 	// will read for a user (containers/storage's idtools.NewIDMappings). The
@@ -114,7 +131,21 @@ func DefaultConfig() (Config, error) {
 		HelperDirs:    []string{"/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman", "/usr/lib/podman", "/usr/sbin", "/sbin"},
 		Runtime:       "auto",
 		PodmanSubIDs:  podmanSubIDs,
+
+		OriginalPodman: envOr("ORIGINAL_PODMAN_PATH", "/usr/bin/podman.orig"),
+		PodmanWrapper:  envOr("PODMAN_WRAPPER_PATH", "/usr/bin/podman.wrapper"),
+		RuntimeDir:     os.Getenv("XDG_RUNTIME_DIR"),
+		TmpDir:         envOr("TMPDIR", "/tmp"),
+		DockerAPI:      true,
+		DockerHostEnv:  os.Getenv("DOCKER_HOST"),
 	}, nil
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
 }
 
 // podmanSubIDs is what podman (containers/storage) reads from /etc/subuid and

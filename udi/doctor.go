@@ -49,7 +49,11 @@ func Doctor(cfg Config) DoctorReport {
 	if asRoot, err := needsRootDelegate(cfg); err == nil && asRoot {
 		return doctorRoot(cfg)
 	}
-	return newDoctorReport(doctorChecks(cfg))
+	checks := doctorChecks(cfg)
+	if cfg.DockerAPI {
+		checks = append(checks, checkDockerAPI(cfg, cfg.DockerHostEnv))
+	}
+	return newDoctorReport(checks)
 }
 
 // newDoctorReport is the checks with the verdict: OK unless one failed.
@@ -122,6 +126,10 @@ func (r DoctorReport) WriteText(w io.Writer) error {
 }
 
 func ok(name, detail string) Check { return Check{Name: name, Status: StatusOK, Detail: detail} }
+
+func warn(name, detail, fix string) Check {
+	return Check{Name: name, Status: StatusWarn, Detail: detail, Fix: fix}
+}
 
 func fail(name, detail, fix string) Check {
 	return Check{Name: name, Status: StatusFail, Detail: detail, Fix: fix}

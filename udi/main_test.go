@@ -16,6 +16,9 @@ import (
 const (
 	envOverlayProbe = "UDI_TEST_OVERLAY_PROBE"
 	envUnprivileged = "UDI_TEST_UNPRIVILEGED_WRITE"
+	// envFakeAPIService makes the test binary a stand-in for podman's API
+	// service under socket activation.
+	envFakeAPIService = "UDI_TEST_FAKE_API_SERVICE"
 )
 
 func TestMain(m *testing.M) {
@@ -33,6 +36,8 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	case os.Getenv(envUnprivileged) != "":
 		os.Exit(unprivileged(os.Args[1], os.Args[2], os.Args[3]))
+	case os.Getenv(envFakeAPIService) != "":
+		os.Exit(fakeAPIService(os.Getenv(envFakeAPIService)))
 	}
 	os.Exit(m.Run())
 }

@@ -4,6 +4,7 @@
 //
 //	udi-setup configure   run by the image's entrypoint at every start
 //	udi-setup doctor      says, one line per prerequisite, what is missing
+//	udi-setup docker-host prints DOCKER_HOST for podman's Docker-compatible API
 //	podman                installed as /usr/local/bin/podman: runs the real
 //	                      podman, for root as the user configure set up
 //	                      for it (see udi.RootDelegate)
@@ -18,8 +19,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/nested-workspaces/enabler/udi"
@@ -29,15 +32,24 @@ import (
 // binary with, inside a scratch user and mount namespace.
 const probeCommand = "probe-overlay"
 
+// dockerAPIExecCommand is the hidden subcommand the Docker API waiter runs
+// for each burst of clients: podman's API service on the socket it holds.
+const dockerAPIExecCommand = "docker-api-exec"
+
 const usage = `udi-setup makes rootless podman work in a workspace pod with its own user namespace.
 
 Usage:
-  udi-setup configure [-v] [-runtime auto|default|NAME]
+  udi-setup configure [-v] [-runtime auto|default|NAME] [-docker-api=false]
       Add the passwd entry, write /etc/subuid and /etc/subgid from the pod's
       uid_map/gid_map, choose the storage driver by trial and write
-      ~/.config/containers/{storage,containers}.conf. Silent on success.
-  udi-setup doctor [-o text|json]
+      ~/.config/containers/{storage,containers}.conf; serve podman's
+      Docker-compatible API on a socket, started on first use. Silent on
+      success.
+  udi-setup doctor [-o text|json] [-docker-api=false]
       Check every prerequisite of nested podman; exit 1 if podman cannot work.
+  udi-setup docker-host
+      Print DOCKER_HOST for the Docker-compatible API (unix://...podman.sock);
+      exit 1 when configure has not set it up.
   udi-setup podman ARGS...   (or udi-setup installed as "podman")
       Run the real podman; as root without CAP_SYS_ADMIN, as the user
       configure set up for podman as root.
@@ -62,6 +74,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return doctor(args[1:], stdout, stderr)
 	case probeCommand:
 		return probe(args[1:], stderr)
+	case "docker-host":
+		return dockerHost(stdout, stderr)
+	case udi.DockerAPIServeCommand:
+		return dockerAPIServe(stderr)
+	case dockerAPIExecCommand:
+		return dockerAPIExec(stderr)
 	case "podman":
 		return podman(args[1:], stderr)
 	case "-h", "-help", "--help", "help":
@@ -93,6 +111,7 @@ func configure(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "print what was found, chosen and written")
 	runtime := fs.String("runtime", "auto", `OCI runtime for containers.conf: "auto" (runc only where crun cannot work), "default" (podman's), or a name such as runc`)
+	dockerAPI := fs.Bool("docker-api", true, "serve podman's Docker-compatible API on a socket, started on first use")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -106,6 +125,7 @@ func configure(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	cfg.Runtime = *runtime
+	cfg.DockerAPI = *dockerAPI
 	if *runtime == "default" {
 		cfg.Runtime = ""
 	}
@@ -131,6 +151,7 @@ func doctor(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	output := fs.String("o", "text", "output format: text or json")
+	dockerAPI := fs.Bool("docker-api", true, "check podman's Docker-compatible API")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -143,6 +164,7 @@ func doctor(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "udi-setup doctor: %v\n", err)
 		return 1
 	}
+	cfg.DockerAPI = *dockerAPI
 	report := udi.Doctor(cfg)
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)
@@ -183,19 +205,70 @@ func probe(args []string, stderr io.Writer) int {
 func podman(args []string, stderr io.Writer) int {
 	cfg, err := config()
 	if err == nil {
-		err = execPodman(cfg, args)
+		err = execPodman(cfg, args, os.Environ())
 	}
 	fmt.Fprintf(stderr, "podman (udi-setup): %v\n", err)
 	return 125 // podman's own exit code for an error of podman itself
 }
 
-func execPodman(cfg udi.Config, args []string) error {
+// dockerHost prints DOCKER_HOST for the API socket configure set up.
+func dockerHost(stdout, stderr io.Writer) int {
+	cfg, err := config()
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup docker-host: %v\n", err)
+		return 1
+	}
+	if _, err := os.Stat(cfg.DockerSocketPath()); err != nil {
+		fmt.Fprintf(stderr, "udi-setup docker-host: no Docker API socket at %s: run udi-setup configure\n", cfg.DockerSocketPath())
+		return 1
+	}
+	fmt.Fprintln(stdout, cfg.DockerHost())
+	return 0
+}
+
+// dockerAPIServe is the waiter configure leaves holding the API socket (fd 3).
+func dockerAPIServe(stderr io.Writer) int {
+	cfg, err := config()
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPIServeCommand, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	socket := os.NewFile(3, "docker-api-socket")
+	logPath := filepath.Join(filepath.Dir(cfg.DockerSocketPath()), udi.DockerAPILog)
+	err = udi.ServeDockerAPI(ctx, 3, logPath, func(log *os.File) *exec.Cmd {
+		cmd := exec.Command(cfg.Self, dockerAPIExecCommand)
+		cmd.ExtraFiles = []*os.File{socket}
+		cmd.Stdout, cmd.Stderr = log, log
+		return cmd
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPIServeCommand, err)
+		return 1
+	}
+	return 0
+}
+
+// dockerAPIExec becomes podman's API service on the socket at fd 3, passed
+// with systemd's socket activation protocol, as the user podman runs as.
+func dockerAPIExec(stderr io.Writer) int {
+	cfg, err := config()
+	if err == nil {
+		idle := strconv.Itoa(int(udi.DockerAPIIdle.Seconds()))
+		// exec keeps the PID: LISTEN_PID is podman's.
+		err = execPodman(cfg, []string{"system", "service", "--time", idle}, udi.ListenFDsEnv(os.Environ(), os.Getpid()))
+	}
+	fmt.Fprintf(stderr, "udi-setup %s: %v\n", dockerAPIExecCommand, err)
+	return 125
+}
+
+func execPodman(cfg udi.Config, args, env []string) error {
 	plan, err := udi.PlanPodman(cfg)
 	if err != nil {
 		return err
 	}
 	argv := append([]string{"podman"}, args...)
-	env := os.Environ()
 	if d := plan.Delegate; d != nil {
 		// Groups, then GID, then UID: after the UID the process may no
 		// longer change the others. Go applies each to every thread.

@@ -1,0 +1,304 @@
+package udi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The Docker-compatible API.
+//
+// Docker tools (the docker CLI, docker compose, Testcontainers, the devcontainer
+// CLI) talk to a Docker API socket. Podman serves one (`podman system
+// service`), so configure offers it in every nested workspace, on first use:
+// it binds the socket itself and leaves a small waiter (udi-setup
+// docker-api-serve) holding it. When a client connects, the waiter starts
+// `podman system service` with the socket handed over by systemd's socket
+// activation protocol (LISTEN_FDS), and podman answers that client and the
+// ones after it. After DockerAPIIdle without requests podman exits and the
+// waiter waits again. So a workspace that never uses Docker tools pays no
+// podman process (tens of MiB) for it, and one that does pays the service's
+// start once per burst (`make bench`: the first response).
+
+// DockerAPIIdle is how long podman's API service stays up without requests.
+const DockerAPIIdle = 60 * time.Second
+
+// dockerAPIPidFile, beside the socket, names the waiter.
+const dockerAPIPidFile = "udi-setup-docker-api.pid"
+
+// DockerAPILog, beside the socket, is what the last API service printed.
+const DockerAPILog = "udi-setup-docker-api.log"
+
+// DockerAPIServeCommand is the hidden subcommand of the waiter, which gets
+// the listening socket as file descriptor 3.
+const DockerAPIServeCommand = "docker-api-serve"
+
+// PodmanRuntimeDir is where the user's podman keeps its runtime files:
+// XDG_RUNTIME_DIR, or TMPDIR/podman-run-UID (a pod has no XDG_RUNTIME_DIR).
+func (c Config) PodmanRuntimeDir() string {
+	if c.RuntimeDir != "" {
+		return c.RuntimeDir
+	}
+	tmp := c.TmpDir
+	if tmp == "" {
+		tmp = "/tmp"
+	}
+	return filepath.Join(tmp, "podman-run-"+strconv.Itoa(c.UID))
+}
+
+// DockerSocketPath is the Docker-compatible API's socket, where podman puts
+// its own: RUNTIME_DIR/podman/podman.sock.
+func (c Config) DockerSocketPath() string {
+	return filepath.Join(c.PodmanRuntimeDir(), "podman", "podman.sock")
+}
+
+// DockerHost is the DOCKER_HOST value for the socket.
+func (c Config) DockerHost() string { return "unix://" + c.DockerSocketPath() }
+
+// configureDockerAPI makes the API available unless cfg says not to (the
+// delegate: root's waiter serves root, and runs podman as the delegate).
+func configureDockerAPI(cfg Config, r *ConfigureReport) error {
+	if !cfg.DockerAPI {
+		return nil
+	}
+	how, err := EnsureDockerAPI(cfg)
+	if err != nil {
+		return err
+	}
+	r.DockerAPI = how
+	return nil
+}
+
+// EnsureDockerAPI binds the socket and starts the waiter, unless a waiter
+// already serves it; it returns what it found or did.
+func EnsureDockerAPI(cfg Config) (string, error) {
+	sock := cfg.DockerSocketPath()
+	dir := filepath.Dir(sock)
+	if pid, ok := runningWaiter(filepath.Join(dir, dockerAPIPidFile)); ok {
+		if _, err := os.Stat(sock); err == nil {
+			return fmt.Sprintf("%s served on first use (waiter PID %d already running)", cfg.DockerHost(), pid), nil
+		}
+		_ = syscall.Kill(pid, syscall.SIGTERM) // its socket is gone: start afresh
+	}
+	if cfg.Self == "" {
+		return "", errors.New("no udi-setup executable configured to wait on the Docker API socket")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s for the Docker API socket: %w", dir, err)
+	}
+	if err := os.Remove(sock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("remove the stale Docker API socket %s: %w", sock, err)
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		return "", fmt.Errorf("listen on %s for the Docker API: %w", sock, err)
+	}
+	l.SetUnlinkOnClose(false) // the waiter keeps it
+	defer l.Close()
+	f, err := l.File()
+	if err != nil {
+		return "", fmt.Errorf("hand %s to the waiter: %w", sock, err)
+	}
+	defer f.Close()
+	cmd := exec.Command(cfg.Self, DockerAPIServeCommand)
+	cmd.ExtraFiles = []*os.File{f}
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start the Docker API waiter: %w", err)
+	}
+	pid := cmd.Process.Pid
+	_ = cmd.Process.Release()
+	if err := os.WriteFile(filepath.Join(dir, dockerAPIPidFile), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s served on first use (waiter PID %d started)", cfg.DockerHost(), pid), nil
+}
+
+// runningWaiter reads the pid file and tells whether that process is a
+// udi-setup waiter.
+func runningWaiter(pidFile string) (int, bool) {
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return 0, false
+	}
+	return pid, strings.Contains(string(cmdline), DockerAPIServeCommand)
+}
+
+// ServeDockerAPI is the waiter: each time a client is waiting on the
+// listening socket (fd), it runs start (podman's API service, which takes
+// the socket over) until that exits, then waits again. A service that fails
+// at once is reported to the waiting client as an HTTP 503 naming the log,
+// rather than leaving it hanging.
+func ServeDockerAPI(ctx context.Context, fd int, logPath string, start func(log *os.File) *exec.Cmd) error {
+	for ctx.Err() == nil {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, 1000); err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return fmt.Errorf("wait on the Docker API socket: %w", err)
+		}
+		if pfd[0].Revents&unix.POLLIN == 0 {
+			continue
+		}
+		log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		began := time.Now()
+		err = start(log).Run()
+		log.Close()
+		if err != nil && time.Since(began) < 5*time.Second {
+			refuse(fd, fmt.Sprintf("podman system service failed (%v): see %s", err, logPath))
+			time.Sleep(time.Second)
+		}
+	}
+	return nil
+}
+
+// refuse answers the clients waiting now with 503: each request is read
+// first, so that the client's write does not meet a closed connection.
+func refuse(fd int, why string) {
+	for {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, err := unix.Poll(pfd, 0); err != nil || n == 0 {
+			return
+		}
+		nfd, _, err := unix.Accept4(fd, unix.SOCK_CLOEXEC)
+		if err != nil {
+			return
+		}
+		c, err := net.FileConn(os.NewFile(uintptr(nfd), "client"))
+		unix.Close(nfd)
+		if err != nil {
+			continue
+		}
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		buf := make([]byte, 0, 4096)
+		for !strings.Contains(string(buf), "\r\n\r\n") && len(buf) < cap(buf) {
+			n, err := c.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err != nil {
+				break
+			}
+		}
+		body := "udi-setup: " + why + "\n"
+		fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+		c.Close()
+	}
+}
+
+// ListenFDsEnv is environ with systemd's socket activation variables for one
+// socket passed to pid as fd 3.
+func ListenFDsEnv(environ []string, pid int) []string {
+	out := make([]string, 0, len(environ)+2)
+	for _, kv := range environ {
+		if k, _, _ := strings.Cut(kv, "="); k != "LISTEN_FDS" && k != "LISTEN_PID" && k != "LISTEN_FDNAMES" {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "LISTEN_FDS=1", "LISTEN_PID="+strconv.Itoa(pid))
+}
+
+// pingDockerAPI asks the socket for the API version, as a Docker client's
+// first request does.
+func pingDockerAPI(ctx context.Context, sock string) (string, error) {
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://d/version", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s: %s", resp.Status, oneLine(string(body)))
+	}
+	return string(body), nil
+}
+
+// checkDockerAPI is the doctor's check of the Docker-compatible API: the
+// socket answers, and DOCKER_HOST (when set) names it.
+func checkDockerAPI(cfg Config, dockerHost string) Check {
+	const name = "docker API"
+	sock := cfg.DockerSocketPath()
+	fix := "run udi-setup configure (the image's entrypoint does), which serves podman's Docker API on " + sock
+	if _, err := os.Stat(sock); err != nil {
+		return warn(name, fmt.Sprintf("no socket at %s: docker, docker compose and Testcontainers find no Docker API", sock), fix)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	body, err := pingDockerAPI(ctx, sock)
+	if err != nil {
+		log := filepath.Join(filepath.Dir(sock), DockerAPILog)
+		return warn(name, fmt.Sprintf("%s does not answer: %v (podman's last words: %s)", sock, err, tailOf(log, 300)), fix)
+	}
+	version := jsonField(body, "Version")
+	api := jsonField(body, "ApiVersion")
+	if dockerHost != "" && dockerHost != cfg.DockerHost() {
+		return warn(name, fmt.Sprintf("%s answers (podman %s, Docker API %s), but DOCKER_HOST is %s", cfg.DockerHost(), version, api, dockerHost),
+			"unset DOCKER_HOST, or set it to "+cfg.DockerHost()+" (shells get it from /etc/profile.d/udi-docker-host.sh)")
+	}
+	how := "DOCKER_HOST is not set in this process: shells get it from /etc/profile.d/udi-docker-host.sh"
+	if dockerHost != "" {
+		how = "DOCKER_HOST names it"
+	}
+	return ok(name, fmt.Sprintf("%s answers (podman %s, Docker API %s); %s", cfg.DockerHost(), version, api, how))
+}
+
+// jsonField pulls "key":"value" out of a small JSON document without a
+// schema: the doctor only quotes it.
+func jsonField(doc, key string) string {
+	i := strings.Index(doc, `"`+key+`":"`)
+	if i < 0 {
+		return "?"
+	}
+	rest := doc[i+len(key)+4:]
+	if j := strings.IndexByte(rest, '"'); j >= 0 {
+		return rest[:j]
+	}
+	return "?"
+}
+
+func tailOf(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "no log"
+	}
+	s := oneLine(string(data))
+	if len(s) > n {
+		s = "…" + s[len(s)-n:]
+	}
+	if s == "" {
+		return "nothing"
+	}
+	return s
+}

@@ -1,0 +1,140 @@
+package udi
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeAPIService is podman's API service as the waiter runs it: it takes the
+// socket from LISTEN_FDS/LISTEN_PID (as podman does, through go-systemd's
+// activation) and answers /version until idle; mode "fail" exits at once.
+func fakeAPIService(mode string) int {
+	if mode == "fail" {
+		fmt.Fprintln(os.Stderr, "Error: storage is broken")
+		return 125
+	}
+	if os.Getenv("LISTEN_FDS") != "1" || os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
+		fmt.Fprintf(os.Stderr, "no socket activation: LISTEN_FDS=%q LISTEN_PID=%q, pid %d\n", os.Getenv("LISTEN_FDS"), os.Getenv("LISTEN_PID"), os.Getpid())
+		return 1
+	}
+	l, err := net.FileListener(os.NewFile(3, "socket"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, `{"Version":"5.4.2","ApiVersion":"1.41","Pid":%d}`, os.Getpid())
+	})}
+	go func() { time.Sleep(300 * time.Millisecond); _ = srv.Close() }() // "idle"
+	_ = srv.Serve(l)
+	return 0
+}
+
+// TestDockerAPIOnFirstUse: nothing runs until a client connects; the
+// service started then answers with the socket handed over; after it goes
+// idle the next client starts it again; a service that cannot start is
+// answered with 503 naming its log instead of leaving the client waiting.
+func TestDockerAPIOnFirstUse(t *testing.T) {
+	for _, tc := range []struct {
+		mode     string
+		wantBody string
+		wantCode int
+	}{
+		{"serve", `"Version":"5.4.2"`, http.StatusOK},
+		{"fail", "podman system service failed", http.StatusServiceUnavailable},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			dir, err := os.MkdirTemp("", "udi-api-") // short: socket paths are limited to 108 bytes
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			sock := filepath.Join(dir, "podman.sock")
+			l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			f, err := l.File()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			starts := 0
+			done := make(chan error, 1)
+			logPath := filepath.Join(dir, DockerAPILog)
+			go func() {
+				done <- ServeDockerAPI(ctx, int(f.Fd()), logPath, func(log *os.File) *exec.Cmd {
+					starts++
+					// What udi-setup docker-api-exec does before exec: the
+					// variables for its own PID (here the shell's, which execs).
+					cmd := exec.Command("/bin/sh", "-c", `LISTEN_FDS=1 LISTEN_PID=$$ exec "$0"`, os.Args[0])
+					cmd.Env = append(os.Environ(), envFakeAPIService+"="+tc.mode)
+					cmd.ExtraFiles = []*os.File{f}
+					cmd.Stdout, cmd.Stderr = log, log
+					return cmd
+				})
+			}()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Error(err)
+				}
+			}()
+			time.Sleep(100 * time.Millisecond)
+			if starts != 0 {
+				t.Fatalf("the service started %d times before any client", starts)
+			}
+			for round := 1; round <= 2; round++ {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				body, err := pingDockerAPI(ctx, sock)
+				cancel()
+				if tc.wantCode == http.StatusOK && (err != nil || !strings.Contains(body, tc.wantBody)) {
+					t.Fatalf("round %d: %q, %v", round, body, err)
+				}
+				if tc.wantCode != http.StatusOK && (err == nil || !strings.Contains(err.Error(), tc.wantBody) || !strings.Contains(err.Error(), logPath)) {
+					t.Fatalf("round %d: want a 503 naming %s, got %q, %v", round, logPath, body, err)
+				}
+				time.Sleep(1500 * time.Millisecond) // past the fake's idle time and the waiter's back-off
+			}
+			if tc.mode == "serve" && starts != 2 {
+				t.Errorf("the service started %d times for two bursts, want 2", starts)
+			}
+		})
+	}
+}
+
+func TestListenFDsEnv(t *testing.T) {
+	got := ListenFDsEnv([]string{"HOME=/h", "LISTEN_FDS=4", "LISTEN_PID=1", "LISTEN_FDNAMES=x", "PATH=/bin"}, 42)
+	want := []string{"HOME=/h", "PATH=/bin", "LISTEN_FDS=1", "LISTEN_PID=42"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestDockerSocketPath(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"xdg_runtime_dir", Config{UID: 1000, RuntimeDir: "/run/user/1000", TmpDir: "/tmp"}, "/run/user/1000/podman/podman.sock"},
+		{"a_pod_has_none", Config{UID: 1000, TmpDir: "/tmp"}, "/tmp/podman-run-1000/podman/podman.sock"},
+		{"root", Config{UID: 0, TmpDir: "/var/tmp"}, "/var/tmp/podman-run-0/podman/podman.sock"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.cfg.DockerSocketPath(); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
