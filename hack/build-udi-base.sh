@@ -9,8 +9,9 @@
 # .stow-local-ignore, .copy-files), main at commit 131c3978 (2026-07-14).
 # Nothing is copied from there; every file below is written here:
 #   - podman 5 (trixie: 5.4) with buildah, skopeo, fuse-overlayfs, crun,
-#     netavark, aardvark-dns, passt (pasta, podman 5's default rootless
-#     network) and catatonit, as the UDI's `dnf install podman buildah
+#     netavark, aardvark-dns, nftables (netavark's firewall for published
+#     ports), passt (pasta, podman 5's default rootless network) and
+#     catatonit, as the UDI's `dnf install podman buildah
 #     skopeo fuse-overlayfs` brings them; newuidmap and newgidmap with file
 #     capabilities (the UDI reinstalls RHEL's shadow-utils, which ships
 #     them so), not Debian's setuid root;
@@ -58,7 +59,7 @@ set -euo pipefail
 
 SUITE="${UDI_BASE_SUITE:-trixie}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-PACKAGES=(podman buildah skopeo fuse-overlayfs passt crun runc uidmap catatonit netavark aardvark-dns iptables
+PACKAGES=(podman buildah skopeo fuse-overlayfs passt crun runc uidmap catatonit netavark aardvark-dns nftables iptables
   podman-compose docker-cli docker-compose
   stow libcap2-bin iproute2 procps ca-certificates less)
 CACHE_ROOT="${NESTED_IMAGES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nested-workspaces/images}"

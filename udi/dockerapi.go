@@ -150,8 +150,9 @@ func runningWaiter(pidFile string) (int, bool) {
 // listening socket (fd), it runs start (podman's API service, which takes
 // the socket over) until that exits, then waits again. A service that fails
 // at once is reported to the waiting client as an HTTP 503 naming the log,
-// rather than leaving it hanging.
-func ServeDockerAPI(ctx context.Context, fd int, logPath string, start func(log *os.File) *exec.Cmd) error {
+// rather than leaving it hanging. While the service runs, health (when not
+// nil) runs the containers' healthchecks (see RunHealthchecks).
+func ServeDockerAPI(ctx context.Context, fd int, logPath string, start func(log *os.File) *exec.Cmd, health func(context.Context)) error {
 	for ctx.Err() == nil {
 		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		if _, err := unix.Poll(pfd, 1000); err != nil {
@@ -168,7 +169,15 @@ func ServeDockerAPI(ctx context.Context, fd int, logPath string, start func(log 
 			return err
 		}
 		began := time.Now()
-		err = start(log).Run()
+		cmd := start(log)
+		if err = cmd.Start(); err == nil {
+			hctx, stop := context.WithCancel(ctx)
+			if health != nil {
+				go health(hctx)
+			}
+			err = cmd.Wait()
+			stop()
+		}
 		log.Close()
 		if err != nil && time.Since(began) < 5*time.Second {
 			refuse(fd, fmt.Sprintf("podman system service failed (%v): see %s", err, logPath))
@@ -301,4 +310,71 @@ func tailOf(path string, n int) string {
 		return "nothing"
 	}
 	return s
+}
+
+// Healthchecks.
+//
+// Podman schedules a container's healthcheck with a systemd timer, and a pod
+// has no systemd: without one, a healthcheck never runs, the container stays
+// "starting", and docker compose's depends_on: condition: service_healthy
+// (or up --wait) waits forever. Docker's daemon runs healthchecks itself; so
+// does the waiter, while the API service runs (when Docker tools are in use):
+// every HealthPoll it lists the running containers that have a healthcheck
+// and runs each whose interval has passed, with podman's own `podman
+// healthcheck run`. It uses the podman command, not the API, so that the
+// service still goes idle when the tools stop asking.
+
+// HealthPoll is how often the waiter looks for healthchecks that are due.
+const HealthPoll = 2 * time.Second
+
+// defaultHealthInterval is Docker's interval for a healthcheck that names none.
+const defaultHealthInterval = 30 * time.Second
+
+// Podman runs podman commands for RunHealthchecks and returns their output.
+type Podman func(ctx context.Context, args ...string) ([]byte, error)
+
+// RunHealthchecks runs due healthchecks every HealthPoll until ctx ends.
+func RunHealthchecks(ctx context.Context, podman Podman) {
+	last := map[string]time.Time{}
+	interval := map[string]time.Duration{}
+	t := time.NewTicker(HealthPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		out, err := podman(ctx, "ps", "--filter", "health=starting", "--filter", "health=healthy", "--filter", "health=unhealthy", "--format", "{{.ID}}")
+		if err != nil {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, id := range strings.Fields(string(out)) {
+			seen[id] = true
+			every, known := interval[id]
+			if !known {
+				every = defaultHealthInterval
+				if v, err := podman(ctx, "inspect", "--format", "{{.Config.Healthcheck.Interval}}", id); err == nil {
+					if d, err := time.ParseDuration(strings.TrimSpace(string(v))); err == nil && d > 0 {
+						every = d
+					} else if n, err := strconv.ParseInt(strings.TrimSpace(string(v)), 10, 64); err == nil && n > 0 {
+						every = time.Duration(n)
+					}
+				}
+				interval[id] = every
+			}
+			if time.Since(last[id]) < every {
+				continue
+			}
+			last[id] = time.Now()
+			_, _ = podman(ctx, "healthcheck", "run", id) // exit 1 when unhealthy: podman records it
+		}
+		for id := range interval {
+			if !seen[id] {
+				delete(interval, id)
+				delete(last, id)
+			}
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -82,7 +83,7 @@ func TestDockerAPIOnFirstUse(t *testing.T) {
 					cmd.ExtraFiles = []*os.File{f}
 					cmd.Stdout, cmd.Stderr = log, log
 					return cmd
-				})
+				}, nil)
 			}()
 			defer func() {
 				cancel()
@@ -136,5 +137,42 @@ func TestDockerSocketPath(t *testing.T) {
 				t.Errorf("got %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRunHealthchecks: without systemd nothing runs a container's
+// healthcheck; the waiter runs each one that is due, at its own interval,
+// and forgets containers that are gone.
+func TestRunHealthchecks(t *testing.T) {
+	var mu sync.Mutex
+	runs := map[string]int{}
+	containers := "fast\nslow\n"
+	podman := func(_ context.Context, args ...string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch args[0] {
+		case "ps":
+			return []byte(containers), nil
+		case "inspect":
+			if args[len(args)-1] == "fast" {
+				return []byte("1s\n"), nil
+			}
+			return []byte("1h0m0s\n"), nil
+		case "healthcheck":
+			runs[args[2]]++
+			return nil, nil
+		}
+		return nil, fmt.Errorf("unexpected podman %v", args)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*HealthPoll+HealthPoll/2)
+	defer cancel()
+	RunHealthchecks(ctx, podman)
+	mu.Lock()
+	defer mu.Unlock()
+	if runs["fast"] != 3 {
+		t.Errorf("a 1s healthcheck ran %d times in 3 polls, want 3", runs["fast"])
+	}
+	if runs["slow"] != 1 {
+		t.Errorf("a 1h healthcheck ran %d times, want once (at first sight)", runs["slow"])
 	}
 }

@@ -237,12 +237,19 @@ func dockerAPIServe(stderr io.Writer) int {
 	defer stop()
 	socket := os.NewFile(3, "docker-api-socket")
 	logPath := filepath.Join(filepath.Dir(cfg.DockerSocketPath()), udi.DockerAPILog)
-	err = udi.ServeDockerAPI(ctx, 3, logPath, func(log *os.File) *exec.Cmd {
+	start := func(log *os.File) *exec.Cmd {
 		cmd := exec.Command(cfg.Self, dockerAPIExecCommand)
 		cmd.ExtraFiles = []*os.File{socket}
 		cmd.Stdout, cmd.Stderr = log, log
 		return cmd
-	})
+	}
+	// podman as the user runs it (for root: udi-setup's podman, the delegate).
+	podman := func(ctx context.Context, args ...string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, cfg.Self, append([]string{"podman"}, args...)...)
+		cmd.Env = append(os.Environ(), "PODMAN_IGNORE_CGROUPSV1_WARNING=1")
+		return cmd.Output()
+	}
+	err = udi.ServeDockerAPI(ctx, 3, logPath, start, func(ctx context.Context) { udi.RunHealthchecks(ctx, podman) })
 	if err != nil {
 		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPIServeCommand, err)
 		return 1
