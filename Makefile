@@ -14,7 +14,7 @@ VERSION := $(shell cat VERSION)
 IMAGE ?= quay.io/nested-workspaces/enabler
 export VERSION IMAGE
 
-.PHONY: all build bins node test unit lint fmt demo bench manifests images install-yaml
+.PHONY: all build bins node test unit lint fmt demo bench manifests images udi-image install-yaml
 
 all: build
 
@@ -29,7 +29,8 @@ bins:
 ## (cached; e2e/realnode does this itself when it runs).
 node:
 	@bash hack/build-node-bins.sh >/dev/null
-	@bash hack/build-workspace-image.sh >/dev/null
+	@bash hack/build-node-crun.sh >/dev/null
+	@bash hack/build-udi-base.sh >/dev/null
 
 lint:
 	$(GO) vet ./...
@@ -57,6 +58,11 @@ manifests:
 ## registry needed); push them with podman push.
 images:
 	bash hack/build-images.sh
+
+## udi-image: the nested-podman layer (udi/Containerfile) on your Universal
+## Developer Image, with podman: UDI_IMAGE=<your UDI> UDI_LAYER_IMAGE=<tag>.
+udi-image:
+	bash hack/build-udi-image.sh
 
 ## install-yaml: the kustomize install for $(IMAGE):v$(VERSION), on stdout.
 install-yaml: bins

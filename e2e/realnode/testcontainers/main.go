@@ -65,7 +65,8 @@ func run() error {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	fmt.Printf("GET %s: %s %s", url, resp.Status, body)
-	if err := c.Terminate(ctx); err != nil {
+	// busybox's shell as PID 1 ignores SIGTERM: do not wait the default 10 s.
+	if err := c.Terminate(ctx, testcontainers.StopTimeout(time.Second)); err != nil {
 		return fmt.Errorf("terminate: %w", err)
 	}
 	fmt.Println("terminated")
