@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -231,31 +229,11 @@ func ListenFDsEnv(environ []string, pid int) []string {
 	return append(out, "LISTEN_FDS=1", "LISTEN_PID="+strconv.Itoa(pid))
 }
 
-// pingDockerAPI asks the socket for the API version, as a Docker client's
-// first request does.
-func pingDockerAPI(ctx context.Context, sock string) (string, error) {
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://d/version", nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: %s", resp.Status, oneLine(string(body)))
-	}
-	return string(body), nil
-}
-
 // checkDockerAPI is the doctor's check of the Docker-compatible API: the
-// socket answers, and DOCKER_HOST (when set) names it.
+// socket is there, the waiter that starts podman's service on it runs, and
+// DOCKER_HOST (when set) names it. It does not connect: that would start
+// the service, and with it podman's user namespace, as a side effect of
+// asking.
 func checkDockerAPI(cfg Config, dockerHost string) Check {
 	const name = "docker API"
 	sock := cfg.DockerSocketPath()
@@ -263,53 +241,20 @@ func checkDockerAPI(cfg Config, dockerHost string) Check {
 	if _, err := os.Stat(sock); err != nil {
 		return warn(name, fmt.Sprintf("no socket at %s: docker, docker compose and Testcontainers find no Docker API", sock), fix)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	body, err := pingDockerAPI(ctx, sock)
-	if err != nil {
-		log := filepath.Join(filepath.Dir(sock), DockerAPILog)
-		return warn(name, fmt.Sprintf("%s does not answer: %v (podman's last words: %s)", sock, err, tailOf(log, 300)), fix)
+	pid, running := runningWaiter(filepath.Join(filepath.Dir(sock), dockerAPIPidFile))
+	if !running {
+		return warn(name, fmt.Sprintf("%s is there but no udi-setup waiter holds it: clients will wait or be refused", sock), fix)
 	}
-	version := jsonField(body, "Version")
-	api := jsonField(body, "ApiVersion")
 	if dockerHost != "" && dockerHost != cfg.DockerHost() {
-		return warn(name, fmt.Sprintf("%s answers (podman %s, Docker API %s), but DOCKER_HOST is %s", cfg.DockerHost(), version, api, dockerHost),
+		return warn(name, fmt.Sprintf("%s is served (waiter PID %d), but DOCKER_HOST is %s", cfg.DockerHost(), pid, dockerHost),
 			"unset DOCKER_HOST, or set it to "+cfg.DockerHost()+" (shells get it from /etc/profile.d/udi-docker-host.sh)")
 	}
 	how := "DOCKER_HOST is not set in this process: shells get it from /etc/profile.d/udi-docker-host.sh"
 	if dockerHost != "" {
 		how = "DOCKER_HOST names it"
 	}
-	return ok(name, fmt.Sprintf("%s answers (podman %s, Docker API %s); %s", cfg.DockerHost(), version, api, how))
-}
-
-// jsonField pulls "key":"value" out of a small JSON document without a
-// schema: the doctor only quotes it.
-func jsonField(doc, key string) string {
-	i := strings.Index(doc, `"`+key+`":"`)
-	if i < 0 {
-		return "?"
-	}
-	rest := doc[i+len(key)+4:]
-	if j := strings.IndexByte(rest, '"'); j >= 0 {
-		return rest[:j]
-	}
-	return "?"
-}
-
-func tailOf(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "no log"
-	}
-	s := oneLine(string(data))
-	if len(s) > n {
-		s = "…" + s[len(s)-n:]
-	}
-	if s == "" {
-		return "nothing"
-	}
-	return s
+	return ok(name, fmt.Sprintf("%s: podman's API service starts on first use (waiter PID %d; its last log: %s); %s",
+		cfg.DockerHost(), pid, filepath.Join(filepath.Dir(sock), DockerAPILog), how))
 }
 
 // Healthchecks.

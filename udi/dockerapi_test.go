@@ -3,6 +3,7 @@ package udi
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -114,6 +115,29 @@ func TestDockerAPIOnFirstUse(t *testing.T) {
 	}
 }
 
+// pingDockerAPI asks the socket for the API version, as a Docker client's
+// first request does.
+func pingDockerAPI(ctx context.Context, sock string) (string, error) {
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://d/version", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s: %s", resp.Status, oneLine(string(body)))
+	}
+	return string(body), nil
+}
+
 func TestListenFDsEnv(t *testing.T) {
 	got := ListenFDsEnv([]string{"HOME=/h", "LISTEN_FDS=4", "LISTEN_PID=1", "LISTEN_FDNAMES=x", "PATH=/bin"}, 42)
 	want := []string{"HOME=/h", "PATH=/bin", "LISTEN_FDS=1", "LISTEN_PID=42"}
@@ -174,5 +198,55 @@ func TestRunHealthchecks(t *testing.T) {
 	}
 	if runs["slow"] != 1 {
 		t.Errorf("a 1h healthcheck ran %d times, want once (at first sight)", runs["slow"])
+	}
+}
+
+// TestCheckDockerAPI: the doctor says what is missing without connecting
+// (connecting would start podman's service as a side effect).
+func TestCheckDockerAPI(t *testing.T) {
+	waiter := exec.Command("bash", "-c", "exec -a "+DockerAPIServeCommand+" sleep 60")
+	if err := waiter.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = waiter.Process.Kill(); _ = waiter.Wait() })
+	for _, tc := range []struct {
+		name       string
+		socket     bool
+		pid        int
+		dockerHost string
+		want       Status
+		say        string
+	}{
+		{"no_socket", false, 0, "", StatusWarn, "find no Docker API"},
+		{"socket_without_waiter", true, os.Getpid(), "", StatusWarn, "no udi-setup waiter holds it"},
+		{"served", true, waiter.Process.Pid, "", StatusOK, "starts on first use"},
+		{"docker_host_elsewhere", true, waiter.Process.Pid, "tcp://127.0.0.1:2475", StatusWarn, "DOCKER_HOST is tcp://127.0.0.1:2475"},
+		{"docker_host_names_it", true, waiter.Process.Pid, "self", StatusOK, "DOCKER_HOST names it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{UID: 1000, RuntimeDir: t.TempDir()}
+			sock := cfg.DockerSocketPath()
+			if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if tc.socket {
+				if err := os.WriteFile(sock, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.pid != 0 {
+				if err := os.WriteFile(filepath.Join(filepath.Dir(sock), dockerAPIPidFile), []byte(strconv.Itoa(tc.pid)+"\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			host := tc.dockerHost
+			if host == "self" {
+				host = cfg.DockerHost()
+			}
+			c := checkDockerAPI(cfg, host)
+			if c.Status != tc.want || !strings.Contains(c.Detail, tc.say) {
+				t.Errorf("%s %s, want %s saying %q", c.Status, c.Detail, tc.want, tc.say)
+			}
+		})
 	}
 }
