@@ -197,8 +197,12 @@ func refuse(fd int, why string) {
 		if err != nil {
 			return
 		}
-		c, err := net.FileConn(os.NewFile(uintptr(nfd), "client"))
-		unix.Close(nfd)
+		// FileConn works on a duplicate; the os.File owns nfd and closes it
+		// (closing nfd by number would leave its finalizer to close
+		// whatever file holds that number later).
+		nf := os.NewFile(uintptr(nfd), "client")
+		c, err := net.FileConn(nf)
+		nf.Close()
 		if err != nil {
 			continue
 		}
@@ -278,11 +282,12 @@ const defaultHealthInterval = 30 * time.Second
 // Podman runs podman commands for RunHealthchecks and returns their output.
 type Podman func(ctx context.Context, args ...string) ([]byte, error)
 
-// RunHealthchecks runs due healthchecks every HealthPoll until ctx ends.
-func RunHealthchecks(ctx context.Context, podman Podman) {
+// RunHealthchecks runs due healthchecks, looking every poll (HealthPoll in
+// the waiter), until ctx ends.
+func RunHealthchecks(ctx context.Context, podman Podman, poll time.Duration) {
 	last := map[string]time.Time{}
 	interval := map[string]time.Duration{}
-	t := time.NewTicker(HealthPoll)
+	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
 		select {

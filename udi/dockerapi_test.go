@@ -70,6 +70,7 @@ func TestDockerAPIOnFirstUse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer f.Close()
 			ctx, cancel := context.WithCancel(context.Background())
 			starts := 0
 			done := make(chan error, 1)
@@ -179,7 +180,7 @@ func TestRunHealthchecks(t *testing.T) {
 			return []byte(containers), nil
 		case "inspect":
 			if args[len(args)-1] == "fast" {
-				return []byte("1s\n"), nil
+				return []byte("300ms\n"), nil
 			}
 			return []byte("1h0m0s\n"), nil
 		case "healthcheck":
@@ -188,13 +189,14 @@ func TestRunHealthchecks(t *testing.T) {
 		}
 		return nil, fmt.Errorf("unexpected podman %v", args)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*HealthPoll+HealthPoll/2)
+	const poll = 400 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 3*poll+poll/2)
 	defer cancel()
-	RunHealthchecks(ctx, podman)
+	RunHealthchecks(ctx, podman, poll)
 	mu.Lock()
 	defer mu.Unlock()
 	if runs["fast"] != 3 {
-		t.Errorf("a 1s healthcheck ran %d times in 3 polls, want 3", runs["fast"])
+		t.Errorf("a 300ms healthcheck ran %d times in 3 polls of 400ms, want 3", runs["fast"])
 	}
 	if runs["slow"] != 1 {
 		t.Errorf("a 1h healthcheck ran %d times, want once (at first sight)", runs["slow"])

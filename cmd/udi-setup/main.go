@@ -249,7 +249,7 @@ func dockerAPIServe(stderr io.Writer) int {
 		cmd.Env = append(os.Environ(), "PODMAN_IGNORE_CGROUPSV1_WARNING=1")
 		return cmd.Output()
 	}
-	err = udi.ServeDockerAPI(ctx, 3, logPath, start, func(ctx context.Context) { udi.RunHealthchecks(ctx, podman) })
+	err = udi.ServeDockerAPI(ctx, 3, logPath, start, func(ctx context.Context) { udi.RunHealthchecks(ctx, podman, udi.HealthPoll) })
 	if err != nil {
 		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPIServeCommand, err)
 		return 1
