@@ -75,7 +75,7 @@ func prepareNode() (bins string, images []string, cleanup func(), err error) {
 	}
 	probe := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "testcontainers-probe"), ".")
 	probe.Dir = filepath.Join(root, "e2e", "realnode", "testcontainers")
-	probe.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod")
+	probe.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=readonly")
 	if out, err := probe.CombinedOutput(); err != nil {
 		return "", nil, cleanup, fmt.Errorf("build the Testcontainers program: %v: %s", err, out)
 	}

@@ -137,6 +137,10 @@ type workspaceOptions struct {
 	// asRoot overrides the tools container's UID to 0 (container-overrides),
 	// as a devfile that asks for root under an SCC whose range starts at 0.
 	asRoot bool
+	// homeVolume mounts a volume of its own on /home/user, as Dev Spaces'
+	// persistUserHome does with a PVC (here an ephemeral volume: the node has
+	// no storage provisioner): the UDI entrypoint stows /home/tooling into it.
+	homeVolume bool
 }
 
 // startWorkspace creates a workspace running the workspace image and
@@ -156,6 +160,12 @@ func (e *env) startWorkspaceWith(t *testing.T, namespace, name string, opts work
 	ws.Spec.Template.Components[0].Container.Image = WorkspaceImage
 	if opts.runtimeClass != "" {
 		ws.Spec.Template.Attributes.PutString("controller.devfile.io/runtime-class", opts.runtimeClass)
+	}
+	if opts.homeVolume {
+		ws.Spec.Template.Components[0].Container.VolumeMounts = []dwv2.VolumeMount{{Name: "home", Path: "/home/user"}}
+		ephemeral := true
+		ws.Spec.Template.Components = append(ws.Spec.Template.Components, dwv2.Component{Name: "home",
+			ComponentUnion: dwv2.ComponentUnion{Volume: &dwv2.VolumeComponent{Volume: dwv2.Volume{Ephemeral: &ephemeral}}}})
 	}
 	if opts.asRoot {
 		var err error
@@ -312,15 +322,26 @@ func TestUserPath(t *testing.T) {
 
 	// A high UID (the operator's runAsUser set to 60000): the UDI's own
 	// formula gives user:60001:5535, too few IDs for nobody; configure's
-	// ranges give 65534. The pod runs with runc, through a RuntimeClass.
+	// ranges give 65534. The pod runs with runc, through a RuntimeClass, and
+	// its home is a volume of its own, as with Dev Spaces' persistUserHome.
 	t.Run("high_uid_with_runc", func(t *testing.T) {
 		e.setToggle(t, true, highUID)
-		pod := e.startWorkspaceWith(t, "bob", "high", workspaceOptions{runtimeClass: localcluster.RuncHandler})
+		pod := e.startWorkspaceWith(t, "bob", "high", workspaceOptions{runtimeClass: localcluster.RuncHandler, homeVolume: true})
 		if uid := dwo.EffectiveUID(pod, &pod.Spec.Containers[0]); uid == nil || *uid != highUID {
 			t.Errorf("runs as UID %v, want %d", uid, highUID)
 		}
 		t.Logf("admitted under SCC %s as UID %d", pod.Annotations[securityv1.ValidatedSCCAnnotation], highUID)
 		e.ranWith(t, pod, localcluster.RuncHandler)
+		t.Run("the_udi_entrypoint_stowed_tooling_into_the_mounted_home", func(t *testing.T) {
+			out := e.mustExec(t, pod, "mountpoint /home/user; ls -A /home/user | tr '\\n' ' '; echo; grep -c . $HOME/.config/containers/storage.conf")
+			for _, want := range []string{"/home/user is a mountpoint", ".stow_completed", ".bashrc", ".bash_profile", ".config", ".local"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("the mounted home lacks %q:\n%s", want, out)
+				}
+			}
+			t.Logf("the mounted home after the UDI entrypoint and configure:\n%s", out)
+		})
+		t.Logf("storage.conf on the mounted home:\n%s", e.mustExec(t, pod, "cat $HOME/.config/containers/storage.conf"))
 		e.nestedContainersWork(t, pod, highUID)
 		e.stopWorkspace(t, "bob", "high")
 		e.setToggle(t, true, enablerv1alpha1.DefaultRunAsUser)
