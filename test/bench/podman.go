@@ -217,10 +217,11 @@ func benchConfigureInPod(ctx context.Context, tmp, dir string, run func(...strin
 	// line its Containerfile writes at build time.
 	script := fmt.Sprintf(`TIMEFORMAT=%%3R
 image_etc() { echo 'user:10000:65536' >/etc/subuid; echo 'user:10000:65536' >/etc/subgid; rm -f "$HOME/.config/containers/storage.conf" "$HOME/.config/containers/containers.conf"; pkill -f '[d]ocker-api-serve'; rm -rf "$XDG_RUNTIME_DIR/podman"; }
-echo first
-for i in $(seq %[1]d); do image_etc; { time %[2]s configure >/dev/null; } 2>&1; done
-echo noapi
-for i in $(seq %[1]d); do image_etc; { time %[2]s configure -docker-api=false >/dev/null; } 2>&1; done
+# Interleaved, so that both see the same load.
+for i in $(seq %[1]d); do
+  image_etc; echo first; { time %[2]s configure >/dev/null; } 2>&1
+  image_etc; echo noapi; { time %[2]s configure -docker-api=false >/dev/null; } 2>&1
+done
 echo unwritten
 for i in $(seq %[1]d); do image_etc; head -c 100M /dev/urandom >"$HOME/unwritten"; { time %[2]s configure >/dev/null; } 2>&1; rm -f "$HOME/unwritten"; done
 echo later
