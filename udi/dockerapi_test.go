@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -250,5 +251,50 @@ func TestCheckDockerAPI(t *testing.T) {
 				t.Errorf("%s %s, want %s saying %q", c.Status, c.Detail, tc.want, tc.say)
 			}
 		})
+	}
+}
+
+// TestEnsureDockerAPI: configure binds the socket and starts a waiter; the
+// next start keeps a waiter that still runs; one whose waiter is gone gets a
+// new one.
+func TestEnsureDockerAPI(t *testing.T) {
+	t.Setenv(envFakeWaiter, "1")
+	dir, err := os.MkdirTemp("", "udi-api-") // short: socket paths are limited to 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cfg := Config{UID: 1000, RuntimeDir: dir, Self: os.Args[0]}
+	waiter := func() int {
+		data, err := os.ReadFile(filepath.Join(dir, "podman", dockerAPIPidFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+		return pid
+	}
+	for i, want := range []string{"started", "already running", "started"} {
+		how, err := EnsureDockerAPI(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(how, want) || !strings.HasPrefix(how, "unix://"+dir+"/podman/podman.sock served on first use") {
+			t.Errorf("start %d: %q, want %q", i+1, how, want)
+		}
+		if fi, err := os.Stat(cfg.DockerSocketPath()); err != nil || fi.Mode()&os.ModeSocket == 0 {
+			t.Errorf("start %d: no socket at %s: %v", i+1, cfg.DockerSocketPath(), err)
+		}
+		pid := waiter()
+		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+		if i == 1 {
+			// The workspace restarted its container: the waiter is gone.
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			for range 100 {
+				if _, ok := runningWaiter(filepath.Join(dir, "podman", dockerAPIPidFile)); !ok {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
 	}
 }
