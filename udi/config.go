@@ -21,10 +21,13 @@ type Config struct {
 
 	// Files of the image.
 	PasswdPath string // /etc/passwd
-	SubUIDPath string // /etc/subuid
-	SubGIDPath string // /etc/subgid
-	DevFuse    string // /dev/fuse
-	DevTun     string // /dev/net/tun
+	// SystemStorageConf is the image's storage.conf, whose additional image
+	// stores the user's storage.conf keeps.
+	SystemStorageConf string // /etc/containers/storage.conf
+	SubUIDPath        string // /etc/subuid
+	SubGIDPath        string // /etc/subgid
+	DevFuse           string // /dev/fuse
+	DevTun            string // /dev/net/tun
 
 	// The user.
 	UID      int
@@ -110,27 +113,28 @@ func DefaultConfig() (Config, error) {
 		path = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 	}
 	return Config{
-		UIDMapPath:    "/proc/self/uid_map",
-		GIDMapPath:    "/proc/self/gid_map",
-		StatusPath:    "/proc/self/status",
-		MountInfoPath: "/proc/self/mountinfo",
-		CgroupRoot:    "/sys/fs/cgroup",
-		PasswdPath:    "/etc/passwd",
-		SubUIDPath:    "/etc/subuid",
-		SubGIDPath:    "/etc/subgid",
-		DevFuse:       "/dev/fuse",
-		DevTun:        "/dev/net/tun",
-		UID:           os.Getuid(),
-		GID:           os.Getgid(),
-		UserName:      name,
-		Home:          home,
-		Shell:         "/bin/bash",
-		ConfigHome:    configHome,
-		DataHome:      dataHome,
-		SearchPath:    path,
-		HelperDirs:    []string{"/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman", "/usr/lib/podman", "/usr/sbin", "/sbin"},
-		Runtime:       "auto",
-		PodmanSubIDs:  podmanSubIDs,
+		UIDMapPath:        "/proc/self/uid_map",
+		GIDMapPath:        "/proc/self/gid_map",
+		StatusPath:        "/proc/self/status",
+		MountInfoPath:     "/proc/self/mountinfo",
+		CgroupRoot:        "/sys/fs/cgroup",
+		PasswdPath:        "/etc/passwd",
+		SystemStorageConf: "/etc/containers/storage.conf",
+		SubUIDPath:        "/etc/subuid",
+		SubGIDPath:        "/etc/subgid",
+		DevFuse:           "/dev/fuse",
+		DevTun:            "/dev/net/tun",
+		UID:               os.Getuid(),
+		GID:               os.Getgid(),
+		UserName:          name,
+		Home:              home,
+		Shell:             "/bin/bash",
+		ConfigHome:        configHome,
+		DataHome:          dataHome,
+		SearchPath:        path,
+		HelperDirs:        []string{"/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman", "/usr/lib/podman", "/usr/sbin", "/sbin"},
+		Runtime:           "auto",
+		PodmanSubIDs:      podmanSubIDs,
 
 		OriginalPodman: envOr("ORIGINAL_PODMAN_PATH", "/usr/bin/podman.orig"),
 		PodmanWrapper:  envOr("PODMAN_WRAPPER_PATH", "/usr/bin/podman.wrapper"),

@@ -291,6 +291,11 @@ func TestUserPath(t *testing.T) {
 		if driver == nil || !strings.Contains(storageConf, ": works\n") {
 			t.Errorf("storage.conf does not name the driver that passed its trial:\n%s", storageConf)
 		}
+		// The user's storage.conf replaces the image's whole: the UDI's
+		// additional image store must come along.
+		if !strings.Contains(storageConf, `additionalimagestores = ["/var/lib/shared"]`) {
+			t.Errorf("storage.conf drops the UDI's additional image store /var/lib/shared:\n%s", storageConf)
+		}
 	})
 	t.Run("configure_again_writes_nothing", func(t *testing.T) {
 		out := e.mustExec(t, pod, "udi-setup configure -v")
