@@ -75,8 +75,8 @@ type Config struct {
 	// RuntimeDir, else TmpDir/podman-run-UID, as podman places its own.
 	RuntimeDir string
 	TmpDir     string
-	// DockerAPI: configure makes podman's Docker-compatible API available
-	// on DockerSocketPath (started on first use).
+	// DockerAPI: the doctor checks podman's Docker-compatible API on
+	// DockerSocketPath (see ListenDockerAPI).
 	DockerAPI bool
 	// DockerHostEnv is DOCKER_HOST as the process has it; the doctor
 	// checks that it names the socket.

@@ -34,9 +34,6 @@ type ConfigureReport struct {
 	Runtime              string // "" for podman's default
 	RuntimeWhy           string
 	ContainersConf       WriteMethod
-	// DockerAPI says where podman's Docker-compatible API listens, or ""
-	// when configure was told not to offer it.
-	DockerAPI string
 	// RootDelegate is set when the user is root without CAP_SYS_ADMIN:
 	// podman runs as this delegate, and the storage and engine settings are
 	// the delegate's (in its Configure report).
@@ -69,10 +66,7 @@ func Configure(ctx context.Context, cfg Config) (ConfigureReport, error) {
 	if asRoot, err := needsRootDelegate(cfg); err != nil {
 		return r, err
 	} else if asRoot {
-		if err := configureRootDelegate(ctx, cfg, w, &r); err != nil {
-			return r, err
-		}
-		return r, configureDockerAPI(cfg, &r)
+		return r, configureRootDelegate(ctx, cfg, w, &r)
 	}
 	if r.SubUIDs, err = PlanSubIDs(r.UIDMap, cfg.UID); err != nil {
 		return r, fmt.Errorf("plan subordinate UIDs for UID %d: %w", cfg.UID, err)
@@ -106,7 +100,7 @@ func Configure(ctx context.Context, cfg Config) (ConfigureReport, error) {
 	if err := configureEngine(cfg, w, &r); err != nil {
 		return r, err
 	}
-	return r, configureDockerAPI(cfg, &r)
+	return r, nil
 }
 
 func readNamespaceMaps(cfg Config) (uids, gids []idtools.IDMap, err error) {
@@ -306,9 +300,6 @@ func (r ConfigureReport) String() string {
 		if d.PodmanLinkPath != "" {
 			fmt.Fprintf(&b, "podman for root: first podman in PATH %s: %s\n", d.PodmanLinkPath, d.PodmanLink)
 		}
-		if r.DockerAPI != "" {
-			fmt.Fprintf(&b, "docker API: %s\n", r.DockerAPI)
-		}
 		return b.String()
 	}
 	fmt.Fprintf(&b, "subuid: %s: %s\n", FormatRanges(r.User.Name, r.SubUIDs), r.SubUIDFile)
@@ -329,9 +320,6 @@ func (r ConfigureReport) String() string {
 		rt = "default"
 	}
 	fmt.Fprintf(&b, "runtime: %s (%s): containers.conf %s\n", rt, r.RuntimeWhy, r.ContainersConf)
-	if r.DockerAPI != "" {
-		fmt.Fprintf(&b, "docker API: %s\n", r.DockerAPI)
-	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}

@@ -21,15 +21,17 @@ import (
 //
 // Docker tools (the docker CLI, docker compose, Testcontainers, the devcontainer
 // CLI) talk to a Docker API socket. Podman serves one (`podman system
-// service`), so configure offers it in every nested workspace, on first use:
-// it binds the socket itself and leaves a small waiter (udi-setup
-// docker-api-serve) holding it. When a client connects, the waiter starts
-// `podman system service` with the socket handed over by systemd's socket
-// activation protocol (LISTEN_FDS), and podman answers that client and the
-// ones after it. After DockerAPIIdle without requests podman exits and the
-// waiter waits again. So a workspace that never uses Docker tools pays no
-// podman process (tens of MiB) for it, and one that does pays the service's
-// start once per burst (`make bench`: the first response).
+// service`), so every nested workspace gets it, on first use: the image's
+// entrypoint starts `udi-setup docker-api` in the background after
+// configure, which binds the socket and waits. When a client connects, the
+// waiter starts `podman system service` with the socket handed over by
+// systemd's socket activation protocol (LISTEN_FDS), and podman answers that
+// client and the ones after it. After DockerAPIIdle without requests podman
+// exits and the waiter waits again. So a workspace that never uses Docker
+// tools pays no podman process (tens of MiB) for it, one that does pays the
+// service's start once per burst (`make bench`: the first response), and
+// the workspace's start waits for none of it: configure stays as fast as it
+// was.
 
 // DockerAPIIdle is how long podman's API service stays up without requests.
 const DockerAPIIdle = 60 * time.Second
@@ -40,9 +42,8 @@ const dockerAPIPidFile = "udi-setup-docker-api.pid"
 // DockerAPILog, beside the socket, is what the last API service printed.
 const DockerAPILog = "udi-setup-docker-api.log"
 
-// DockerAPIServeCommand is the hidden subcommand of the waiter, which gets
-// the listening socket as file descriptor 3.
-const DockerAPIServeCommand = "docker-api-serve"
+// DockerAPICommand is the waiter's subcommand: `udi-setup docker-api`.
+const DockerAPICommand = "docker-api"
 
 // PodmanRuntimeDir is where the user's podman keeps its runtime files:
 // XDG_RUNTIME_DIR, or TMPDIR/podman-run-UID (a pod has no XDG_RUNTIME_DIR).
@@ -66,68 +67,41 @@ func (c Config) DockerSocketPath() string {
 // DockerHost is the DOCKER_HOST value for the socket.
 func (c Config) DockerHost() string { return "unix://" + c.DockerSocketPath() }
 
-// configureDockerAPI makes the API available unless cfg says not to (the
-// delegate: root's waiter serves root, and runs podman as the delegate).
-func configureDockerAPI(cfg Config, r *ConfigureReport) error {
-	if !cfg.DockerAPI {
-		return nil
+// ListenDockerAPI binds the API socket for the waiter (this process),
+// unless a waiter already serves it: then it returns no listener and says
+// which. Outside a user namespace there is no nested podman to serve.
+func ListenDockerAPI(cfg Config) (*net.UnixListener, string, error) {
+	if _, _, err := readNamespaceMaps(cfg); err != nil {
+		return nil, "", err
 	}
-	how, err := EnsureDockerAPI(cfg)
-	if err != nil {
-		return err
-	}
-	r.DockerAPI = how
-	return nil
-}
-
-// EnsureDockerAPI binds the socket and starts the waiter, unless a waiter
-// already serves it; it returns what it found or did.
-func EnsureDockerAPI(cfg Config) (string, error) {
 	sock := cfg.DockerSocketPath()
 	dir := filepath.Dir(sock)
-	if pid, ok := runningWaiter(filepath.Join(dir, dockerAPIPidFile)); ok {
+	pidFile := filepath.Join(dir, dockerAPIPidFile)
+	if pid, ok := runningWaiter(pidFile); ok && pid != os.Getpid() {
 		if _, err := os.Stat(sock); err == nil {
-			return fmt.Sprintf("%s served on first use (waiter PID %d already running)", cfg.DockerHost(), pid), nil
+			return nil, fmt.Sprintf("%s is served already (waiter PID %d)", cfg.DockerHost(), pid), nil
 		}
-		_ = syscall.Kill(pid, syscall.SIGTERM) // its socket is gone: start afresh
-	}
-	if cfg.Self == "" {
-		return "", errors.New("no udi-setup executable configured to wait on the Docker API socket")
+		_ = syscall.Kill(pid, syscall.SIGTERM) // its socket is gone: serve afresh
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("create %s for the Docker API socket: %w", dir, err)
+		return nil, "", fmt.Errorf("create %s for the Docker API socket: %w", dir, err)
 	}
 	if err := os.Remove(sock); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("remove the stale Docker API socket %s: %w", sock, err)
+		return nil, "", fmt.Errorf("remove the stale Docker API socket %s: %w", sock, err)
 	}
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
-		return "", fmt.Errorf("listen on %s for the Docker API: %w", sock, err)
+		return nil, "", fmt.Errorf("listen on %s for the Docker API: %w", sock, err)
 	}
-	l.SetUnlinkOnClose(false) // the waiter keeps it
-	defer l.Close()
-	f, err := l.File()
-	if err != nil {
-		return "", fmt.Errorf("hand %s to the waiter: %w", sock, err)
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		l.Close()
+		return nil, "", err
 	}
-	defer f.Close()
-	cmd := exec.Command(cfg.Self, DockerAPIServeCommand)
-	cmd.ExtraFiles = []*os.File{f}
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start the Docker API waiter: %w", err)
-	}
-	pid := cmd.Process.Pid
-	_ = cmd.Process.Release()
-	if err := os.WriteFile(filepath.Join(dir, dockerAPIPidFile), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s served on first use (waiter PID %d started)", cfg.DockerHost(), pid), nil
+	return l, "", nil
 }
 
 // runningWaiter reads the pid file and tells whether that process is a
-// udi-setup waiter.
+// udi-setup docker-api waiter.
 func runningWaiter(pidFile string) (int, bool) {
 	data, err := os.ReadFile(pidFile)
 	if err != nil {
@@ -141,7 +115,8 @@ func runningWaiter(pidFile string) (int, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return pid, strings.Contains(string(cmdline), DockerAPIServeCommand)
+	argv := strings.Split(string(cmdline), "\x00")
+	return pid, len(argv) > 1 && argv[1] == DockerAPICommand
 }
 
 // ServeDockerAPI is the waiter: each time a client is waiting on the
@@ -241,7 +216,7 @@ func ListenFDsEnv(environ []string, pid int) []string {
 func checkDockerAPI(cfg Config, dockerHost string) Check {
 	const name = "docker API"
 	sock := cfg.DockerSocketPath()
-	fix := "run udi-setup configure (the image's entrypoint does), which serves podman's Docker API on " + sock
+	fix := "run udi-setup docker-api & (the image's entrypoint does), which serves podman's Docker API on " + sock
 	if _, err := os.Stat(sock); err != nil {
 		return warn(name, fmt.Sprintf("no socket at %s: docker, docker compose and Testcontainers find no Docker API", sock), fix)
 	}

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -207,7 +206,8 @@ func TestRunHealthchecks(t *testing.T) {
 // TestCheckDockerAPI: the doctor says what is missing without connecting
 // (connecting would start podman's service as a side effect).
 func TestCheckDockerAPI(t *testing.T) {
-	waiter := exec.Command("bash", "-c", "exec -a "+DockerAPIServeCommand+" sleep 60")
+	waiter := exec.Command(os.Args[0], DockerAPICommand) // a stand-in (envFakeWaiter)
+	waiter.Env = append(os.Environ(), envFakeWaiter+"=1")
 	if err := waiter.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -254,47 +254,67 @@ func TestCheckDockerAPI(t *testing.T) {
 	}
 }
 
-// TestEnsureDockerAPI: configure binds the socket and starts a waiter; the
-// next start keeps a waiter that still runs; one whose waiter is gone gets a
-// new one.
-func TestEnsureDockerAPI(t *testing.T) {
-	t.Setenv(envFakeWaiter, "1")
+// TestListenDockerAPI: the waiter binds the socket and names itself in the
+// pid file; a second waiter leaves a running one alone; one whose waiter is
+// gone binds afresh; outside a user namespace nothing is served.
+func TestListenDockerAPI(t *testing.T) {
 	dir, err := os.MkdirTemp("", "udi-api-") // short: socket paths are limited to 108 bytes
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	cfg := Config{UID: 1000, RuntimeDir: dir, Self: os.Args[0]}
-	waiter := func() int {
-		data, err := os.ReadFile(filepath.Join(dir, "podman", dockerAPIPidFile))
-		if err != nil {
+	maps := func(content string) string {
+		p := filepath.Join(dir, "uid_map")
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-		return pid
+		return p
 	}
-	for i, want := range []string{"started", "already running", "started"} {
-		how, err := EnsureDockerAPI(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(how, want) || !strings.HasPrefix(how, "unix://"+dir+"/podman/podman.sock served on first use") {
-			t.Errorf("start %d: %q, want %q", i+1, how, want)
-		}
-		if fi, err := os.Stat(cfg.DockerSocketPath()); err != nil || fi.Mode()&os.ModeSocket == 0 {
-			t.Errorf("start %d: no socket at %s: %v", i+1, cfg.DockerSocketPath(), err)
-		}
-		pid := waiter()
-		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
-		if i == 1 {
-			// The workspace restarted its container: the waiter is gone.
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			for range 100 {
-				if _, ok := runningWaiter(filepath.Join(dir, "podman", dockerAPIPidFile)); !ok {
-					break
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		}
+	cfg := Config{UID: 1000, RuntimeDir: dir, UIDMapPath: maps("0 200000 65536\n")}
+	cfg.GIDMapPath = cfg.UIDMapPath
+	pidFile := filepath.Join(dir, "podman", dockerAPIPidFile)
+
+	l, served, err := ListenDockerAPI(cfg)
+	if err != nil || l == nil || served != "" {
+		t.Fatalf("first waiter: %v, %q, %v", l, served, err)
+	}
+	if data, _ := os.ReadFile(pidFile); strings.TrimSpace(string(data)) != strconv.Itoa(os.Getpid()) {
+		t.Errorf("pid file %q, want this process", data)
+	}
+	if fi, err := os.Stat(cfg.DockerSocketPath()); err != nil || fi.Mode()&os.ModeSocket == 0 {
+		t.Errorf("no socket at %s: %v", cfg.DockerSocketPath(), err)
+	}
+	l.Close()
+
+	waiter := exec.Command(os.Args[0], DockerAPICommand) // a stand-in (envFakeWaiter)
+	waiter.Env = append(os.Environ(), envFakeWaiter+"=1")
+	if err := waiter.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = waiter.Process.Kill(); _ = waiter.Wait() })
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(waiter.Process.Pid)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.DockerSocketPath(), nil, 0o600); err != nil { // as if it were bound
+		t.Fatal(err)
+	}
+	l, served, err = ListenDockerAPI(cfg)
+	if err != nil || l != nil || !strings.Contains(served, fmt.Sprintf("served already (waiter PID %d)", waiter.Process.Pid)) {
+		t.Errorf("with a waiter running: %v, %q, %v", l, served, err)
+	}
+
+	_ = waiter.Process.Kill()
+	_ = waiter.Wait()
+	l, served, err = ListenDockerAPI(cfg)
+	if err != nil || l == nil {
+		t.Errorf("after the waiter went: %v, %q, %v", l, served, err)
+	} else {
+		l.Close()
+	}
+
+	cfg.UIDMapPath = maps("0 0 4294967295\n")
+	cfg.GIDMapPath = cfg.UIDMapPath
+	if _, _, err := ListenDockerAPI(cfg); err == nil || !strings.Contains(err.Error(), "not in a user namespace") {
+		t.Errorf("outside a user namespace: %v", err)
 	}
 }

@@ -223,7 +223,7 @@ func configureRootDelegate(ctx context.Context, cfg Config, w fileWriter, r *Con
 	if runtime == "" {
 		runtime = "default"
 	}
-	out, err := runAsDelegate(ctx, d, []string{cfg.Self, "configure", "-v", "-runtime", runtime, "-docker-api=false"})
+	out, err := runAsDelegate(ctx, d, []string{cfg.Self, "configure", "-v", "-runtime", runtime})
 	r.RootDelegate.Configure = strings.TrimSpace(string(out))
 	if err != nil {
 		return fmt.Errorf("configure podman for root as %s (UID %d): %w: %s", d.Name, d.UID, err, r.RootDelegate.Configure)

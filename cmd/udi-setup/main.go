@@ -4,7 +4,9 @@
 //
 //	udi-setup configure   run by the image's entrypoint at every start
 //	udi-setup doctor      says, one line per prerequisite, what is missing
-//	udi-setup docker-host prints DOCKER_HOST for podman's Docker-compatible API
+//	udi-setup docker-api  serves podman's Docker-compatible API, started on
+//	                      first use (the entrypoint runs it in the background)
+//	udi-setup docker-host prints DOCKER_HOST for that API
 //	podman                installed as /usr/local/bin/podman: runs the real
 //	                      podman, for root as the user configure set up
 //	                      for it (see udi.RootDelegate)
@@ -32,24 +34,28 @@ import (
 // binary with, inside a scratch user and mount namespace.
 const probeCommand = "probe-overlay"
 
-// dockerAPIExecCommand is the hidden subcommand the Docker API waiter runs
-// for each burst of clients: podman's API service on the socket it holds.
+// dockerAPIExecCommand is the hidden subcommand the Docker API waiter
+// (udi-setup docker-api) runs for each burst of clients: podman's API
+// service on the socket it holds.
 const dockerAPIExecCommand = "docker-api-exec"
 
 const usage = `udi-setup makes rootless podman work in a workspace pod with its own user namespace.
 
 Usage:
-  udi-setup configure [-v] [-runtime auto|default|NAME] [-docker-api=false]
+  udi-setup configure [-v] [-runtime auto|default|NAME]
       Add the passwd entry, write /etc/subuid and /etc/subgid from the pod's
       uid_map/gid_map, choose the storage driver by trial and write
-      ~/.config/containers/{storage,containers}.conf; serve podman's
-      Docker-compatible API on a socket, started on first use. Silent on
-      success.
+      ~/.config/containers/{storage,containers}.conf. Silent on success.
   udi-setup doctor [-o text|json] [-docker-api=false]
       Check every prerequisite of nested podman; exit 1 if podman cannot work.
+  udi-setup docker-api
+      Serve podman's Docker-compatible API on RUNTIME_DIR/podman/podman.sock,
+      starting podman's service on first use; runs until stopped (the image's
+      entrypoint starts it in the background). Exits at once when another
+      waiter serves the socket.
   udi-setup docker-host
       Print DOCKER_HOST for the Docker-compatible API (unix://...podman.sock);
-      exit 1 when configure has not set it up.
+      exit 1 when nothing serves it.
   udi-setup podman ARGS...   (or udi-setup installed as "podman")
       Run the real podman; as root without CAP_SYS_ADMIN, as the user
       configure set up for podman as root.
@@ -76,8 +82,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return probe(args[1:], stderr)
 	case "docker-host":
 		return dockerHost(stdout, stderr)
-	case udi.DockerAPIServeCommand:
-		return dockerAPIServe(stderr)
+	case udi.DockerAPICommand:
+		return dockerAPI(stdout, stderr)
 	case dockerAPIExecCommand:
 		return dockerAPIExec(stderr)
 	case "podman":
@@ -111,7 +117,6 @@ func configure(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "print what was found, chosen and written")
 	runtime := fs.String("runtime", "auto", `OCI runtime for containers.conf: "auto" (runc only where crun cannot work), "default" (podman's), or a name such as runc`)
-	dockerAPI := fs.Bool("docker-api", true, "serve podman's Docker-compatible API on a socket, started on first use")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -125,7 +130,6 @@ func configure(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	cfg.Runtime = *runtime
-	cfg.DockerAPI = *dockerAPI
 	if *runtime == "default" {
 		cfg.Runtime = ""
 	}
@@ -226,20 +230,34 @@ func dockerHost(stdout, stderr io.Writer) int {
 	return 0
 }
 
-// dockerAPIServe is the waiter configure leaves holding the API socket (fd 3).
-func dockerAPIServe(stderr io.Writer) int {
+// dockerAPI is the waiter: it binds the API socket and starts podman's
+// service for each burst of clients, until stopped.
+func dockerAPI(stdout, stderr io.Writer) int {
 	cfg, err := config()
 	if err != nil {
-		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPIServeCommand, err)
+		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPICommand, err)
+		return 1
+	}
+	l, served, err := udi.ListenDockerAPI(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPICommand, err)
+		return 1
+	}
+	if l == nil {
+		fmt.Fprintln(stdout, served)
+		return 0
+	}
+	socket, err := l.File()
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPICommand, err)
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	socket := os.NewFile(3, "docker-api-socket")
 	logPath := filepath.Join(filepath.Dir(cfg.DockerSocketPath()), udi.DockerAPILog)
 	start := func(log *os.File) *exec.Cmd {
 		cmd := exec.Command(cfg.Self, dockerAPIExecCommand)
-		cmd.ExtraFiles = []*os.File{socket}
+		cmd.ExtraFiles = []*os.File{socket} // fd 3
 		cmd.Stdout, cmd.Stderr = log, log
 		return cmd
 	}
@@ -249,9 +267,9 @@ func dockerAPIServe(stderr io.Writer) int {
 		cmd.Env = append(os.Environ(), "PODMAN_IGNORE_CGROUPSV1_WARNING=1")
 		return cmd.Output()
 	}
-	err = udi.ServeDockerAPI(ctx, 3, logPath, start, func(ctx context.Context) { udi.RunHealthchecks(ctx, podman, udi.HealthPoll) })
+	err = udi.ServeDockerAPI(ctx, int(socket.Fd()), logPath, start, func(ctx context.Context) { udi.RunHealthchecks(ctx, podman, udi.HealthPoll) })
 	if err != nil {
-		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPIServeCommand, err)
+		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPICommand, err)
 		return 1
 	}
 	return 0

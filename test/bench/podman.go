@@ -216,12 +216,9 @@ func benchConfigureInPod(ctx context.Context, tmp, dir string, run func(...strin
 	// As the UDI's image has them before its entrypoint runs: the subuid
 	// line its Containerfile writes at build time.
 	script := fmt.Sprintf(`TIMEFORMAT=%%3R
-image_etc() { echo 'user:10000:65536' >/etc/subuid; echo 'user:10000:65536' >/etc/subgid; rm -f "$HOME/.config/containers/storage.conf" "$HOME/.config/containers/containers.conf"; pkill -f '[d]ocker-api-serve'; rm -rf "$XDG_RUNTIME_DIR/podman"; }
-# Interleaved, so that both see the same load.
-for i in $(seq %[1]d); do
-  image_etc; echo first; { time %[2]s configure >/dev/null; } 2>&1
-  image_etc; echo noapi; { time %[2]s configure -docker-api=false >/dev/null; } 2>&1
-done
+image_etc() { echo 'user:10000:65536' >/etc/subuid; echo 'user:10000:65536' >/etc/subgid; rm -f "$HOME/.config/containers/storage.conf" "$HOME/.config/containers/containers.conf"; }
+echo first
+for i in $(seq %[1]d); do image_etc; { time %[2]s configure >/dev/null; } 2>&1; done
 echo unwritten
 for i in $(seq %[1]d); do image_etc; head -c 100M /dev/urandom >"$HOME/unwritten"; { time %[2]s configure >/dev/null; } 2>&1; rm -f "$HOME/unwritten"; done
 echo later
@@ -243,14 +240,13 @@ for i in $(seq %[1]d); do { time bash -c 'echo "user:$((UID+1)):$((65536-UID-1))
 		}
 		times[section] = append(times[section], time.Duration(sec*float64(time.Second)))
 	}
-	for _, s := range []string{"first", "noapi", "unwritten", "later", "shell"} {
+	for _, s := range []string{"first", "unwritten", "later", "shell"} {
 		if len(times[s]) != runs {
 			return fmt.Errorf("got %d timings for %s, want %d:\n%s", len(times[s]), s, runs, tail(out, 400))
 		}
 	}
 	for _, row := range []struct{ section, what string }{
-		{"first", "udi-setup configure as a process in the pod, first start (storage trials run, Docker API socket and waiter), median"},
-		{"noapi", "the same without the Docker API step (-docker-api=false), median"},
+		{"first", "udi-setup configure as a process in the pod, first start (storage trials run), median"},
 		{"unwritten", "the same with 100 MiB not yet written back on the home's filesystem, median"},
 		{"later", "udi-setup configure as a process in the pod, later starts (same home, trials skipped), median"},
 	} {
@@ -258,7 +254,7 @@ for i in $(seq %[1]d); do { time bash -c 'echo "user:$((UID+1)):$((65536-UID-1))
 		r.add(row.what, fmt.Sprintf("%.1f ms (%d runs; slowest %.1f ms)", ms(m), runs, ms(slices.Max(times[row.section]))), "< 10 ms", verdict(m < 10*time.Millisecond))
 	}
 	r.add("UDI entrypoint's shell subuid/subgid step in the pod (bash -c), median", fmt.Sprintf("%.1f ms (%d runs)", ms(median(times["shell"])), runs), "-", "reference")
-	r.note("udi-setup configure in the pod: the CLI as the entrypoint runs it, inside the pod-shaped namespace (podns.sh), timed by bash's time with millisecond resolution. A first start begins from the image's /etc/subuid and /etc/subgid (user:10000:65536, as the UDI's Containerfile writes them) and a home without podman configuration, so it rewrites both files, runs the storage trials (native overlay works on this host's filesystem: one trial) and binds the Docker API socket and starts its waiter (the previous start's waiter is stopped and its socket removed first). 'Not yet written back': 100 MiB from /dev/urandom written into the home just before configure, as a workspace start that clones or restores leaves it; unmounting a non-volatile overlay would sync all of it. A later start keeps the home, so storage.conf says the trials were decided for the same kernel, filesystem, /dev/fuse and user namespace.")
+	r.note("udi-setup configure in the pod: the CLI as the entrypoint runs it, inside the pod-shaped namespace (podns.sh), timed by bash's time with millisecond resolution. A first start begins from the image's /etc/subuid and /etc/subgid (user:10000:65536, as the UDI's Containerfile writes them) and a home without podman configuration, so it rewrites both files and runs the storage trials (native overlay works on this host's filesystem: one trial). 'Not yet written back': 100 MiB from /dev/urandom written into the home just before configure, as a workspace start that clones or restores leaves it; unmounting a non-volatile overlay would sync all of it. A later start keeps the home, so storage.conf says the trials were decided for the same kernel, filesystem, /dev/fuse and user namespace.")
 	return nil
 }
 
