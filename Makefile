@@ -27,7 +27,7 @@ REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X github.com/nested-workspaces/enabler/version.release=$(VERSION) -X github.com/nested-workspaces/enabler/version.revision=$(REVISION)
 export LDFLAGS
 
-.PHONY: all build bins node test unit lint fmt demo bench manifests images install-yaml dist catalog catalog-image prometheus
+.PHONY: all build bins node test unit lint fmt demo bench manifests images udi-image install-yaml dist catalog catalog-image prometheus
 
 all: build
 
@@ -48,7 +48,8 @@ bins:
 ## (cached; e2e/realnode does this itself when it runs).
 node:
 	@bash hack/build-node-bins.sh >/dev/null
-	@bash hack/build-workspace-image.sh >/dev/null
+	@bash hack/build-node-crun.sh >/dev/null
+	@bash hack/build-udi-base.sh >/dev/null
 
 ## lint: vet, gofmt, import grouping (standard library, others, this
 ## module: goimports -local) and staticcheck, both at pinned versions from
@@ -100,6 +101,11 @@ catalog-image: catalog
 ## prometheus: build/cache Prometheus and promtool (e2e/monitoring).
 prometheus:
 	@bash hack/build-prometheus.sh >/dev/null
+
+## udi-image: the nested-podman layer (udi/Containerfile) on your Universal
+## Developer Image, with podman: UDI_IMAGE=<your UDI> UDI_LAYER_IMAGE=<tag>.
+udi-image:
+	bash hack/build-udi-image.sh
 
 ## install-yaml: the kustomize install for $(IMAGE):v$(VERSION), on stdout.
 install-yaml: bins

@@ -147,11 +147,17 @@ func configureStorage(ctx context.Context, cfg Config, w fileWriter, r *Configur
 		return nil
 	}
 	conditions := storageConditions(cfg, r.UIDMap)
+	stores := AdditionalImageStores(cfg.SystemStorageConf)
 	stored, haveStored := parseStoredDecision(string(current))
 	if haveStored && stored.DecidedFor == conditions {
 		// A later start with nothing changed: the trials would decide the
-		// same.
-		r.Storage, r.StorageTrialsSkipped, r.StorageConf = stored.Choice, true, Unchanged
+		// same. The file is rendered again all the same, in case the image's
+		// additional image stores changed; otherwise nothing is written.
+		how, err := w.write(path, []byte(renderStorageConf(stored.Choice, conditions, stores)), 0o644)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		r.Storage, r.StorageTrialsSkipped, r.StorageConf = stored.Choice, true, how
 		return nil
 	}
 	choice, err := ChooseStorage(ctx, StorageCandidates(cfg))
@@ -159,7 +165,7 @@ func configureStorage(ctx context.Context, cfg Config, w fileWriter, r *Configur
 		return err
 	}
 	r.Storage = choice
-	how, err := w.write(path, []byte(renderStorageConf(choice, conditions)), 0o644)
+	how, err := w.write(path, []byte(renderStorageConf(choice, conditions, stores)), 0o644)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -183,7 +189,12 @@ func foreign(path string) bool {
 	return err == nil && !strings.HasPrefix(string(data), confMarker)
 }
 
-func renderStorageConf(c StorageChoice, conditions string) string {
+// renderStorageConf is the user's storage.conf for the chosen storage. A
+// user's storage.conf replaces the image's /etc/containers/storage.conf
+// whole, so the image's additional image stores (the UDI's /var/lib/shared,
+// read-only images every user sees) are carried over; they hold overlay
+// layers, so only for the overlay driver.
+func renderStorageConf(c StorageChoice, conditions string, stores []string) string {
 	var b strings.Builder
 	b.WriteString(confMarker + " It brings this file up to date at every start;\n")
 	b.WriteString("# delete the first line to keep your own version.\n")
@@ -194,6 +205,14 @@ func renderStorageConf(c StorageChoice, conditions string) string {
 	}
 	fmt.Fprintf(&b, "#   %s: works\n", c.Name)
 	fmt.Fprintf(&b, "[storage]\ndriver = %q\n", c.Driver)
+	if c.Driver == "overlay" && len(stores) > 0 {
+		quoted := make([]string, len(stores))
+		for i, st := range stores {
+			quoted[i] = fmt.Sprintf("%q", st)
+		}
+		b.WriteString("\n[storage.options]\n# The image's additional image stores (its /etc/containers/storage.conf).\n")
+		fmt.Fprintf(&b, "additionalimagestores = [%s]\n", strings.Join(quoted, ", "))
+	}
 	if c.MountProgram != "" {
 		fmt.Fprintf(&b, "\n[storage.options.overlay]\nmount_program = %q\n", c.MountProgram)
 	}
@@ -277,6 +296,9 @@ func (r ConfigureReport) String() string {
 		fmt.Fprintf(&b, "subgid: %s: %s\n", FormatRanges(d.Name, r.SubGIDs), r.SubGIDFile)
 		for _, line := range strings.Split(d.Configure, "\n") {
 			fmt.Fprintf(&b, "%s: %s\n", d.Name, line)
+		}
+		if d.PodmanLinkPath != "" {
+			fmt.Fprintf(&b, "podman for root: first podman in PATH %s: %s\n", d.PodmanLinkPath, d.PodmanLink)
 		}
 		return b.String()
 	}

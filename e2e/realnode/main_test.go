@@ -19,12 +19,16 @@ import (
 	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
-// Images of the real node, imported into containerd from OCI archives.
+// Images of the real node, imported into containerd from archives.
 const (
+	// WorkspaceImage is udi/Containerfile built with podman on the
+	// UDI-shaped base (hack/build-udi-node-image.sh): the image an admin
+	// builds on the real UDI, unchanged.
 	WorkspaceImage = "localhost/nested-workspaces/workspace:test"
-	// busyboxArchive is where the workspace image holds a busybox root
-	// filesystem for podman import: there is no registry.
-	busyboxArchive = "/opt/nested-workspaces/busybox.tar"
+	// fixturesEnv names the host directory holding what the tests copy
+	// into a workspace (a busybox root filesystem, the Testcontainers
+	// program), as a user would: the image under test carries none of it.
+	fixturesEnv = "NESTED_REALNODE_FIXTURES"
 )
 
 func TestMain(m *testing.M) {
@@ -32,17 +36,19 @@ func TestMain(m *testing.M) {
 	os.Exit(localcluster.RunIsolated(m, prepareNode))
 }
 
-// prepareNode builds (cached) the node's binaries and the workspace image's
-// Debian root filesystem, and writes the images with this tree's udi-setup.
+// prepareNode builds (cached) the node's binaries (kubelet, containerd,
+// runc; trixie's crun), builds the workspace image from udi/Containerfile,
+// and writes the pause image and the fixtures the tests copy into pods.
 func prepareNode() (bins string, images []string, cleanup func(), err error) {
 	root, err := repoRoot()
 	if err != nil {
 		return "", nil, nil, err
 	}
-	if bins, err = runScript(root, "hack/build-node-bins.sh"); err != nil {
+	nodeBins, err := runScript(root, "hack/build-node-bins.sh")
+	if err != nil {
 		return "", nil, nil, err
 	}
-	rootfs, err := runScript(root, "hack/build-workspace-image.sh")
+	crun, err := runScript(root, "hack/build-node-crun.sh")
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -51,47 +57,27 @@ func prepareNode() (bins string, images []string, cleanup func(), err error) {
 		return "", nil, nil, err
 	}
 	cleanup = func() { os.RemoveAll(dir) }
-	udiSetup := filepath.Join(dir, "udi-setup")
-	build := exec.Command("go", "build", "-trimpath", "-o", udiSetup, "./cmd/udi-setup")
-	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", nil, cleanup, fmt.Errorf("build udi-setup: %v: %s", err, out)
+	bins = filepath.Join(dir, "bin")
+	if err := localcluster.LinkNodeBinaries(bins, nodeBins, crun); err != nil {
+		return "", nil, cleanup, err
+	}
+	workspace := filepath.Join(dir, "workspace.tar")
+	if _, err := runScript(root, "hack/build-udi-node-image.sh", workspace, WorkspaceImage); err != nil {
+		return "", nil, cleanup, err
 	}
 	busybox, err := os.ReadFile("/bin/busybox")
 	if err != nil {
 		return "", nil, cleanup, fmt.Errorf("busybox-static (hack/build-node-bins.sh installs it): %w", err)
 	}
-	bbRootfs := filepath.Join(dir, "busybox-rootfs.tar")
+	bbRootfs := filepath.Join(dir, "busybox.tar")
 	if err := localcluster.WriteTarLayer(bbRootfs, localcluster.BusyboxRootfs(busybox, busyboxApplets)); err != nil {
 		return "", nil, cleanup, err
 	}
-	bbTar, err := os.ReadFile(bbRootfs)
-	if err != nil {
-		return "", nil, cleanup, err
-	}
-	setup, err := os.ReadFile(udiSetup)
-	if err != nil {
-		return "", nil, cleanup, err
-	}
-	top := filepath.Join(dir, "workspace-top.tar")
-	if err := localcluster.WriteTarLayer(top, []localcluster.TarLayer{
-		{Name: "usr/local/bin/udi-setup", Mode: 0o755, Data: setup},
-		// As udi/Containerfile installs it: podman for root (see udi.RootDelegate).
-		{Name: "usr/local/bin/podman", Link: "udi-setup"},
-		{Name: "opt/nested-workspaces", Mode: 0o755, Dir: true},
-		{Name: strings.TrimPrefix(busyboxArchive, "/"), Mode: 0o644, Data: bbTar},
-	}); err != nil {
-		return "", nil, cleanup, err
-	}
-	workspace := filepath.Join(dir, "workspace.oci.tar")
-	if err := localcluster.WriteOCIArchive(workspace, localcluster.OCIImage{
-		Name: WorkspaceImage, Layers: []string{rootfs, top},
-		Entrypoint: []string{"/usr/bin/catatonit", "--", "/usr/local/bin/udi-entrypoint"},
-		Cmd:        []string{"tail", "-f", "/dev/null"},
-		Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/home/user"},
-		User:       "1000", WorkingDir: "/projects",
-	}); err != nil {
-		return "", nil, cleanup, err
+	probe := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "testcontainers-probe"), ".")
+	probe.Dir = filepath.Join(root, "e2e", "realnode", "testcontainers")
+	probe.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=readonly")
+	if out, err := probe.CombinedOutput(); err != nil {
+		return "", nil, cleanup, fmt.Errorf("build the Testcontainers program: %v: %s", err, out)
 	}
 	pause := filepath.Join(dir, "pause.oci.tar")
 	if err := localcluster.WriteOCIArchive(pause, localcluster.OCIImage{
@@ -99,12 +85,16 @@ func prepareNode() (bins string, images []string, cleanup func(), err error) {
 	}); err != nil {
 		return "", nil, cleanup, err
 	}
+	// The isolated side (this binary again) finds the fixtures here.
+	if err := os.Setenv(fixturesEnv, dir); err != nil {
+		return "", nil, cleanup, err
+	}
 	return bins, []string{pause, workspace}, cleanup, nil
 }
 
 // busyboxApplets are the commands the tests run in busybox containers.
 var busyboxApplets = []string{"sh", "id", "cat", "stat", "echo", "wget", "httpd", "sleep", "ls", "mkdir", "chown", "touch",
-	"grep", "env", "hostname", "nc", "su", "cp", "rm"}
+	"grep", "env", "hostname", "nc", "su", "cp", "rm", "true"}
 
 func repoRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
@@ -116,8 +106,8 @@ func repoRoot() (string, error) {
 
 // runScript runs a hack/ script, its progress on stderr, and returns the
 // last line of its output.
-func runScript(root, script string) (string, error) {
-	cmd := exec.Command("bash", filepath.Join(root, script))
+func runScript(root, script string, args ...string) (string, error) {
+	cmd := exec.Command("bash", append([]string{filepath.Join(root, script)}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	if err := cmd.Run(); err != nil {

@@ -175,6 +175,10 @@ func benchPodman(ctx context.Context, tmp string, r *report) error {
 			r.detail("podman %s: stop-pause: %v %s", d.name, err, out)
 		}
 	}
+	if err := benchPodman5(ctx, tmp, dir, initPID, image, r); err != nil {
+		r.note("Nested podman 5: not measured: %v", err)
+		fmt.Fprintln(os.Stderr, "bench: podman 5:", err)
+	}
 	vfs, ok := results["vfs"]
 	for _, d := range drivers {
 		took, has := results[d.name]
