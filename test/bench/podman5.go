@@ -161,16 +161,7 @@ done`
 	if err != nil {
 		return fmt.Errorf("the Docker API in the pod: %v: %s", err, tail(apiOut, 400))
 	}
-	times := map[string][]time.Duration{}
-	section := ""
-	for _, f := range strings.Fields(apiOut) {
-		sec, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			section = f
-			continue
-		}
-		times[section] = append(times[section], time.Duration(sec*float64(time.Second)))
-	}
+	times := sectionTimes(apiOut)
 	if len(times["first"]) != 3 || len(times["warm"]) != 3 {
 		return fmt.Errorf("the Docker API timings: %s", tail(apiOut, 400))
 	}
