@@ -126,6 +126,13 @@ func refusedByAdmission(err error) bool {
 func (f *fenceProbe) recheckIn(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.last == nil {
+		// Not tried yet: these are the bindings the operator finds at its
+		// start (the watch's first list), and the first reconcile tries
+		// the fence anyway. Settling now would make the steady state
+		// after a start reconcile every few seconds for nothing.
+		return
+	}
 	now := time.Now()
 	f.settling = now.Add(fenceSettle)
 	if at := now.Add(d); at.Before(f.next) {

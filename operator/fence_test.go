@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -87,6 +88,28 @@ func TestAnUnclearAnswerKeepsTheLastVerdict(t *testing.T) {
 	f.next = f.next.AddDate(-1, 0, 0) // due
 	if got := f.check(context.Background()); got == nil || got.Fenced {
 		t.Errorf("after an unclear answer %+v; want the last verdict, not fenced", got)
+	}
+}
+
+func TestABindingChangeRetriesSoonOnlyAfterTheFirstCheck(t *testing.T) {
+	rb := schema.GroupResource{Group: rbacv1.GroupName, Resource: "rolebindings"}
+	refused := apierrors.NewForbidden(rb, "x", errors.New("ValidatingAdmissionPolicy 'p' with binding 'p' denied request"))
+	f := &fenceProbe{client: answeringClient{scc: refused, binding: refused}, namespace: "ns"}
+	// The watch's first list, before any check.
+	f.recheckIn(fenceDelay)
+	if !f.settling.IsZero() {
+		t.Errorf("settling until %s before the fence was ever tried; want no settling", f.settling)
+	}
+	if got := f.check(context.Background()); got == nil || !got.Fenced {
+		t.Fatalf("check %+v; want fenced", got)
+	}
+	if d := f.due(); d < fenceRecheck-time.Minute {
+		t.Errorf("next check in %s; want about %s", d, fenceRecheck)
+	}
+	// A binding changed later: tried again within the delay.
+	f.recheckIn(fenceDelay)
+	if d := f.due(); d > fenceDelay {
+		t.Errorf("next check in %s after a binding changed; want within %s", d, fenceDelay)
 	}
 }
 
