@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -21,6 +22,11 @@ import (
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,resourceNames=nested-workspaces-use-scc-nested-podman;nested-workspaces-use-scc-nested-container,verbs=update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings,resourceNames=nested-workspaces-dwo-use-scc-nested-podman;nested-workspaces-dwo-use-scc-nested-container;nested-workspaces-dwo-use-scc,verbs=delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,resourceNames=nested-workspaces-use-scc-nested-podman;nested-workspaces-use-scc-nested-container;nested-workspaces-use-scc,verbs=update;patch;delete
+
+// parallelWrites is how many namespaces' bindings Apply writes at once:
+// enough to keep a round trip from setting the pace, few enough to leave
+// the API server's priority and fairness share to others.
+const parallelWrites = 8
 
 // Outcome is what Apply did, namespace by namespace.
 type Outcome struct {
@@ -58,9 +64,21 @@ func Apply(ctx context.Context, c client.Client, sccName string, byNamespace map
 		namespaces = append(namespaces, ns)
 	}
 	sort.Strings(namespaces)
-	for _, ns := range namespaces {
-		_, err := ApplyRoleBinding(ctx, c, UseRoleBinding(ns, sccName, byNamespace[ns]))
-		switch {
+	// Namespaces stand alone, so their bindings are written a few at a
+	// time: at toggle-on a cluster with a thousand namespaces of workspaces
+	// needs a thousand creates, one after another too slow to wait for.
+	errs := make([]error, len(namespaces))
+	var g errgroup.Group
+	g.SetLimit(parallelWrites)
+	for i, ns := range namespaces {
+		g.Go(func() error {
+			_, errs[i] = ApplyRoleBinding(ctx, c, UseRoleBinding(ns, sccName, byNamespace[ns]))
+			return nil
+		})
+	}
+	_ = g.Wait() // each error is kept in errs
+	for i, ns := range namespaces {
+		switch err := errs[i]; {
 		case err == nil:
 		case errors.Is(err, owned.ErrNotOurs):
 			o.Blocked = append(o.Blocked, ns)
