@@ -51,7 +51,10 @@ type Options struct {
 	// tls.key: on OpenShift the service CA's, from the Secret its
 	// serving-cert annotation on the metrics Service makes. Empty: a
 	// self-signed one is generated at start.
-	MetricsCertDir          string
+	MetricsCertDir string
+	// PprofAddr serves Go's /debug/pprof (plain HTTP, no authentication:
+	// bind it to localhost); empty disables.
+	PprofAddr               string
 	LeaderElection          bool
 	LeaderElectionNamespace string
 	// Detector overrides cluster detection (default: detect on Config).
@@ -95,13 +98,15 @@ func NewManager(o Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	// No default transform: the DevWorkspaceOperatorConfig's managedFields
-	// tell which of its fields are ours. The two large kinds are trimmed.
+	// tell which of its fields are ours. Nodes are trimmed to what
+	// detection reads, and managedFields are dropped from the rest.
 	ours := labels.SelectorFromSet(owned.Labels())
 
 	mgr, err := ctrl.NewManager(o.Config, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsOptions(o),
 		HealthProbeBindAddress:  o.ProbeAddr,
+		PprofBindAddress:        o.PprofAddr,
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        LeaderElectionID,
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
@@ -114,10 +119,13 @@ func NewManager(o Options) (ctrl.Manager, error) {
 				// +30-60 MiB at 5,000 workspaces).
 				// Every SCC: a cluster has a few dozen, and OpenShift's own
 				// nested-container must be seen to come and go.
-				&rbacv1.ClusterRole{}:        {Label: ours},
-				&rbacv1.ClusterRoleBinding{}: {Label: ours},
-				&rbacv1.RoleBinding{}:        {Label: ours},
-				&corev1.Node{}:               {Transform: keepRuntimeHandlers},
+				// managedFields dropped where nothing reads them: a
+				// RoleBinding per namespace with workspaces adds up.
+				&rbacv1.ClusterRole{}:                    {Label: ours, Transform: stripManagedFields},
+				&rbacv1.ClusterRoleBinding{}:             {Label: ours, Transform: stripManagedFields},
+				&rbacv1.RoleBinding{}:                    {Label: ours, Transform: stripManagedFields},
+				&securityv1.SecurityContextConstraints{}: {Transform: stripManagedFields},
+				&corev1.Node{}:                           {Transform: keepRuntimeHandlers},
 			},
 		},
 		Client:     client.Options{Cache: &client.CacheOptions{Unstructured: true}},
@@ -238,6 +246,9 @@ var runtimeHandlersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEven
 	o, n := e.ObjectOld.(*corev1.Node), e.ObjectNew.(*corev1.Node)
 	return !equality.Semantic.DeepEqual(o.Status.RuntimeHandlers, n.Status.RuntimeHandlers)
 }}
+
+// stripManagedFields drops an object's managedFields before it is cached.
+var stripManagedFields = cache.TransformStripManagedFields()
 
 func keepRuntimeHandlers(obj any) (any, error) {
 	n, ok := obj.(*corev1.Node)
