@@ -72,6 +72,7 @@ The cluster is found from ` + kubeconfigOrder + `.
 	f.StringVar(&opts.MetricsCertDir, "metrics-cert-dir", "", "directory with the metrics serving certificate, tls.crt and tls.key, reloaded when they change (the Deployment mounts the service CA's there); empty: self-signed")
 	f.BoolVar(&opts.MetricsInsecure, "metrics-insecure", false, "serve metrics over plain HTTP without authentication (local runs only)")
 	f.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "healthz/readyz address (\"0\" disables)")
+	f.StringVar(&opts.PprofAddr, "pprof-bind-address", "", "Go's /debug/pprof on this address, plain HTTP without authentication, for diagnosing memory or CPU (e.g. 127.0.0.1:6060 and oc port-forward); empty disables")
 	f.BoolVar(&opts.LeaderElection, "leader-elect", true, "elect a leader so that only one replica writes")
 	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the operator's namespace, -n)")
 	return cmd

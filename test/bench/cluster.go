@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -843,6 +844,13 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 	// Plain-HTTP metrics: a local run, scraped by the bench itself.
 	p.cmd = exec.CommandContext(ctx, e.operatorBin, "run", "--leader-elect=false",
 		"--metrics-bind-address", addr, "--metrics-insecure", "--health-probe-bind-address=0")
+	var pprofAddr string
+	if o.profileDir != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		p.cmd.Args = append(p.cmd.Args, "--pprof-bind-address", pprofAddr)
+	}
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+e.proxyKubeconfig)
 	p.cmd.Env = append(p.cmd.Env, e.shippedEnv...)
 	p.cmd.Env = append(p.cmd.Env, strings.Fields(o.operatorEnv)...)
@@ -935,6 +943,13 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 	hwm, rss := procMem(p.cmd.Process.Pid)
 	anon, file := procRSSParts(p.cmd.Process.Pid)
 	p.hwm = hwm
+	if pprofAddr != "" {
+		file := filepath.Join(o.profileDir, short+"-heap.pb.gz")
+		if err := saveHeapProfile(pprofAddr, file); err != nil {
+			return nil, err
+		}
+		r.detail("%s: heap profile after the steady state: %s", short, file)
+	}
 
 	r.add(short+": operator peak RSS (VmHWM)", fmt.Sprintf("%.1f MiB (RSS now %.1f MiB, heap alloc %.1f MiB, heap in use %.1f MiB)",
 		float64(hwm)/mib, float64(rss)/mib, m3["go_memstats_heap_alloc_bytes"]/mib, m3["go_memstats_heap_inuse_bytes"]/mib), "< 64 MiB", verdict(hwm < 64*mib))
@@ -1169,4 +1184,29 @@ func resourceOf(path string) string {
 		return rest[0] + "/" + rest[2]
 	}
 	return rest[0]
+}
+
+// saveHeapProfile saves the operator's heap profile (/debug/pprof/heap, as
+// of the last collection) to file.
+func saveHeapProfile(addr, file string) error {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap")
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("heap profile: %s", resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
