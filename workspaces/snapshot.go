@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // MaxFailingSample bounds how many failing workspaces a Snapshot names.
@@ -61,26 +60,27 @@ type Snapshot struct {
 
 // Snapshot computes the snapshot; false until every watch has listed once.
 func (w *Watcher) Snapshot() (Snapshot, bool) {
-	workspaces := map[types.UID]devWorkspaceState{}
+	workspaces := map[uid]devWorkspaceState{}
 	w.mu.Lock()
 	dwWatched := w.dwStarted
 	w.mu.Unlock()
 	synced := true
 	if dwWatched {
-		synced = w.devWorkspaces.each(func(uid types.UID, s devWorkspaceState) { workspaces[uid] = s })
+		synced = w.devWorkspaces.each(func(u uid, s devWorkspaceState) { workspaces[u] = s })
 	}
 	var snap Snapshot
 	snap.ServiceAccounts = map[string][]rbacv1.Subject{}
-	synced = w.serviceAccounts.each(func(_ types.UID, s serviceAccountState) {
+	synced = w.serviceAccounts.each(func(_ uid, s serviceAccountState) {
 		if ws, ok := workspaces[s.workspace]; ok && ws.namespace == s.namespace {
-			snap.ServiceAccounts[s.namespace] = append(snap.ServiceAccounts[s.namespace], rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: s.namespace, Name: s.name})
+			ns := s.namespace.Value()
+			snap.ServiceAccounts[ns] = append(snap.ServiceAccounts[ns], rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: s.name})
 		}
 	}) && synced
 	for ns := range snap.ServiceAccounts {
 		sort.Slice(snap.ServiceAccounts[ns], func(i, j int) bool { return snap.ServiceAccounts[ns][i].Name < snap.ServiceAccounts[ns][j].Name })
 	}
-	deployments := map[types.UID]deploymentState{}
-	synced = w.deployments.each(func(_ types.UID, d deploymentState) {
+	deployments := map[uid]deploymentState{}
+	synced = w.deployments.each(func(_ uid, d deploymentState) {
 		// Only a workspace's own: anyone may label a Deployment, or name a
 		// DevWorkspace of theirs its controller.
 		if ws, ok := workspaces[d.workspace]; ok && ws.id != "" && ws.id == d.name {
@@ -100,9 +100,9 @@ func (w *Watcher) Snapshot() (Snapshot, bool) {
 		}
 	}
 	var failing []Failure
-	for uid, ws := range workspaces {
-		d, hasDeployment := deployments[uid]
-		f := Failure{Namespace: ws.namespace, Name: ws.name}
+	for u, ws := range workspaces {
+		d, hasDeployment := deployments[u]
+		f := Failure{Namespace: ws.namespace.Value(), Name: ws.name}
 		switch {
 		case ws.failed:
 			f.Message, f.RefusedBySCC = ws.message, ws.refusedBySCC

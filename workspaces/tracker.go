@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -32,7 +31,7 @@ type tracker[S comparable] struct {
 	changed func()
 
 	mu     sync.Mutex
-	states map[types.UID]S
+	states map[uid]S
 	synced bool
 }
 
@@ -63,7 +62,7 @@ func (t *tracker[S]) run(ctx context.Context) {
 // list reads every object page by page and replaces the states; it returns
 // the resource version to watch from.
 func (t *tracker[S]) list(ctx context.Context) (string, error) {
-	states := map[types.UID]S{}
+	states := map[uid]S{}
 	cont, rv := "", ""
 	for {
 		page := t.newList()
@@ -77,7 +76,7 @@ func (t *tracker[S]) list(ctx context.Context) (string, error) {
 		}
 		for _, o := range objs {
 			if obj, ok := o.(client.Object); ok {
-				states[obj.GetUID()] = t.state(obj)
+				states[compactUID(obj.GetUID())] = t.state(obj)
 			}
 		}
 		rv, cont = page.GetResourceVersion(), page.GetContinue()
@@ -95,7 +94,7 @@ func (t *tracker[S]) list(ctx context.Context) (string, error) {
 	return rv, nil
 }
 
-func sameStates[S comparable](a, b map[types.UID]S) bool {
+func sameStates[S comparable](a, b map[uid]S) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -163,23 +162,24 @@ func (t *tracker[S]) drain(ctx context.Context, wi watch.Interface, rv string) (
 func (t *tracker[S]) apply(typ watch.EventType, obj client.Object) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	old, had := t.states[obj.GetUID()]
+	key := compactUID(obj.GetUID())
+	old, had := t.states[key]
 	if typ == watch.Deleted {
-		delete(t.states, obj.GetUID())
+		delete(t.states, key)
 		return had
 	}
 	s := t.state(obj)
-	t.states[obj.GetUID()] = s
+	t.states[key] = s
 	return !had || old != s
 }
 
 // each calls f with every state, under the tracker's lock; false when the
 // first list has not completed.
-func (t *tracker[S]) each(f func(types.UID, S)) bool {
+func (t *tracker[S]) each(f func(uid, S)) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for uid, s := range t.states {
-		f(uid, s)
+	for u, s := range t.states {
+		f(u, s)
 	}
 	return t.synced
 }

@@ -26,7 +26,7 @@ func watcherWithSynced() *Watcher {
 func (t *tracker[S]) markSynced() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.states, t.synced = map[types.UID]S{}, true
+	t.states, t.synced = map[uid]S{}, true
 }
 
 func workspace(ns, name, uid, phase, msg string) *devWorkspace {

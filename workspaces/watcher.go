@@ -5,14 +5,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unique"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -47,7 +46,7 @@ type deploymentState struct {
 	// workspace is the UID of the DevWorkspace that controls it, and name
 	// its own: only the Deployment a DevWorkspace that exists names as its
 	// own is counted, one per workspace.
-	workspace        types.UID
+	workspace        uid
 	name             string
 	nested, running  bool
 	pinnedToOurs     bool
@@ -60,7 +59,10 @@ type deploymentState struct {
 }
 
 type devWorkspaceState struct {
-	namespace, name string
+	// namespace is interned: a namespace holds several workspaces, and
+	// its service accounts name it again.
+	namespace unique.Handle[string]
+	name      string
 	// id is the workspace's ID, which names its Deployment.
 	id      string
 	failed  bool
@@ -71,8 +73,9 @@ type devWorkspaceState struct {
 }
 
 type serviceAccountState struct {
-	namespace, name string
-	workspace       types.UID // its controller, when a DevWorkspace
+	namespace unique.Handle[string]
+	name      string
+	workspace uid // its controller, when a DevWorkspace
 }
 
 // Watcher keeps the workspace states (manager.Runnable). Events gets one
@@ -94,8 +97,12 @@ type Watcher struct {
 // metadata and the DevWorkspace's status.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return nil, err
+	// Only what it decodes: registering every built-in kind again would
+	// cost the operator half a MiB for nothing.
+	for _, add := range []func(*runtime.Scheme) error{appsv1.AddToScheme, corev1.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, err
+		}
 	}
 	gv := DevWorkspaceGVK.GroupVersion()
 	s.AddKnownTypeWithName(DevWorkspaceGVK, &devWorkspace{})
@@ -198,7 +205,7 @@ func deploymentStateOf(d *appsv1.Deployment) deploymentState {
 		running: d.Spec.Replicas == nil || *d.Spec.Replicas > 0,
 	}
 	if ref := metav1.GetControllerOfNoCopy(d); ref != nil && ref.Kind == DevWorkspaceGVK.Kind {
-		s.workspace = ref.UID
+		s.workspace = compactUID(ref.UID)
 	}
 	pinned := d.Spec.Template.Annotations[dwoconfig.RequiredSCCAnnotation]
 	s.pinnedToOurs = s.nested && slices.Contains(scc.PinnableNames(), pinned)
@@ -228,7 +235,7 @@ func withinOurEnvelope(spec *corev1.PodSpec) bool {
 }
 
 func devWorkspaceStateOf(d *devWorkspace) devWorkspaceState {
-	s := devWorkspaceState{namespace: d.Namespace, name: d.Name, id: d.Status.DevWorkspaceID}
+	s := devWorkspaceState{namespace: unique.Make(d.Namespace), name: d.Name, id: d.Status.DevWorkspaceID}
 	if d.Status.Phase == phaseFailed || d.Status.Phase == phaseFailing {
 		s.failed, s.message = true, bounded.Cut(d.Status.Message, MaxMessageLength)
 		s.refusedBySCC = refusedBySCC(d.Status.Message)
@@ -237,10 +244,10 @@ func devWorkspaceStateOf(d *devWorkspace) devWorkspaceState {
 }
 
 func serviceAccountStateOf(o client.Object) serviceAccountState {
-	s := serviceAccountState{namespace: o.GetNamespace(), name: o.GetName()}
+	s := serviceAccountState{namespace: unique.Make(o.GetNamespace()), name: o.GetName()}
 	if ref := metav1.GetControllerOfNoCopy(o); ref != nil && ref.Kind == DevWorkspaceGVK.Kind &&
 		strings.HasPrefix(ref.APIVersion, DevWorkspaceGVK.Group+"/") {
-		s.workspace = ref.UID
+		s.workspace = compactUID(ref.UID)
 	}
 	return s
 }
