@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -208,7 +209,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesRawSource(source.Channel(r.Workspaces.Events, toCluster)).
 		// A change of an admission policy binding may take the fence away
 		// or put it back: try it again once the change is in force.
-		WatchesMetadata(&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}, handler.EnqueueRequestsFromMapFunc(r.fenceChanged)).
+		WatchesMetadata(&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}, r.fenceBindingHandler()).
 		Watches(&securityv1.SecurityContextConstraints{}, toCluster).
 		Watches(&rbacv1.ClusterRole{}, toCluster).
 		Watches(&rbacv1.ClusterRoleBinding{}, toCluster).
@@ -269,9 +270,31 @@ func keepRuntimeHandlers(obj any) (any, error) {
 // again: the API server takes a moment to enforce a change.
 const fenceDelay = 3 * time.Second
 
-func (r *Reconciler) fenceChanged(context.Context, client.Object) []reconcile.Request {
-	if r.fence != nil {
-		r.fence.recheckIn(fenceDelay)
+// fenceBindingHandler reconciles on every change of a policy binding and
+// makes the fence be tried again once the change is in force; the bindings
+// the watch's first list finds are no change (the first reconcile tries
+// the fence anyway).
+func (r *Reconciler) fenceBindingHandler() handler.EventHandler {
+	cluster := reconcile.Request{NamespacedName: client.ObjectKey{Name: enablerv1alpha1.ClusterName}}
+	changed := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		if r.fence != nil {
+			r.fence.recheckIn(fenceDelay)
+		}
+		q.Add(cluster)
 	}
-	return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: enablerv1alpha1.ClusterName}}}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if e.IsInInitialList {
+				q.Add(cluster)
+				return
+			}
+			changed(q)
+		},
+		UpdateFunc: func(_ context.Context, _ event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			changed(q)
+		},
+		DeleteFunc: func(_ context.Context, _ event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			changed(q)
+		},
+	}
 }
