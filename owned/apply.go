@@ -47,8 +47,7 @@ func Apply[T client.Object](ctx context.Context, c client.Client, desired T, k K
 	case !Labelled(current):
 		return false, foreign(k.Name, desired)
 	}
-	if k.Same(current, desired) && equality.Semantic.DeepEqual(current.GetLabels(), Merged(current.GetLabels(), desired.GetLabels())) &&
-		equality.Semantic.DeepEqual(current.GetAnnotations(), Merged(current.GetAnnotations(), desired.GetAnnotations())) {
+	if InStep(current, desired, k) {
 		return false, nil
 	}
 	if k.ReplaceOnly != nil && k.ReplaceOnly(current, desired) {
@@ -63,6 +62,16 @@ func Apply[T client.Object](ctx context.Context, c client.Client, desired T, k K
 		return false, fmt.Errorf("correct drift on %s: %w", what, err)
 	}
 	return true, nil
+}
+
+// InStep tells whether current, an object of ours, is as desired: what
+// k.Same compares, and desired's labels and annotations present. Apply
+// writes nothing then; a caller holding current (from a cached list) can
+// skip Apply.
+func InStep[T client.Object](current, desired T, k Kind[T]) bool {
+	return k.Same(current, desired) &&
+		equality.Semantic.DeepEqual(current.GetLabels(), Merged(current.GetLabels(), WithLabel(desired).GetLabels())) &&
+		equality.Semantic.DeepEqual(current.GetAnnotations(), Merged(current.GetAnnotations(), desired.GetAnnotations()))
 }
 
 func create[T client.Object](ctx context.Context, c client.Client, desired T, kind string) (bool, error) {
