@@ -68,27 +68,14 @@ func Configure(ctx context.Context, cfg Config) (ConfigureReport, error) {
 	} else if asRoot {
 		return r, configureRootDelegate(ctx, cfg, w, &r)
 	}
-	if r.SubUIDs, err = PlanSubIDs(r.UIDMap, cfg.UID); err != nil {
-		return r, fmt.Errorf("plan subordinate UIDs for UID %d: %w", cfg.UID, err)
-	}
-	if r.SubGIDs, err = PlanSubIDs(r.GIDMap, cfg.GID); err != nil {
-		return r, fmt.Errorf("plan subordinate GIDs for GID %d: %w", cfg.GID, err)
-	}
-	subuid, err := readSubIDFile(cfg.SubUIDPath)
-	if err != nil {
-		return r, err
-	}
-	subgid, err := readSubIDFile(cfg.SubGIDPath)
+	files, err := planSubIDFiles(cfg, &r, "", cfg.UID, cfg.GID)
 	if err != nil {
 		return r, err
 	}
 	if r.User, r.Passwd, err = EnsurePasswd(cfg, w); err != nil {
 		return r, err
 	}
-	if r.SubUIDFile, err = writeSubIDs(cfg.SubUIDPath, subuid.WithRanges(r.User.Name, cfg.UID, r.SubUIDs), w); err != nil {
-		return r, err
-	}
-	if r.SubGIDFile, err = writeSubIDs(cfg.SubGIDPath, subgid.WithRanges(r.User.Name, cfg.UID, r.SubGIDs), w); err != nil {
+	if err := files.write(cfg, w, &r, r.User.Name, cfg.UID); err != nil {
 		return r, err
 	}
 	if err := os.MkdirAll(cfg.containersConfigDir(), 0o700); err != nil {
@@ -115,6 +102,48 @@ func readNamespaceMaps(cfg Config) (uids, gids []idtools.IDMap, err error) {
 			"the workspace pod needs hostUsers: false, which the operator sets when nested containers are enabled", cfg.UIDMapPath, FormatIDMap(uids))
 	}
 	return uids, gids, nil
+}
+
+// subIDFiles are the subuid and subgid files as read, before the planned
+// ranges are written into them.
+type subIDFiles struct{ subuid, subgid *SubIDFile }
+
+// planSubIDFiles plans the subordinate IDs of the user uid/gid (name, or
+// "" for the workspace's own user) within this namespace into r, and reads
+// the files they go into; it writes nothing.
+func planSubIDFiles(cfg Config, r *ConfigureReport, name string, uid, gid int) (subIDFiles, error) {
+	who := func(kind string, id int) string {
+		if name == "" {
+			return fmt.Sprintf("%s %d", kind, id)
+		}
+		return fmt.Sprintf("%s (%s %d)", name, kind, id)
+	}
+	var f subIDFiles
+	var err error
+	if r.SubUIDs, err = PlanSubIDs(r.UIDMap, uid); err != nil {
+		return f, fmt.Errorf("plan subordinate UIDs for %s: %w", who("UID", uid), err)
+	}
+	if r.SubGIDs, err = PlanSubIDs(r.GIDMap, gid); err != nil {
+		return f, fmt.Errorf("plan subordinate GIDs for %s: %w", who("GID", gid), err)
+	}
+	if f.subuid, err = readSubIDFile(cfg.SubUIDPath); err != nil {
+		return f, err
+	}
+	if f.subgid, err = readSubIDFile(cfg.SubGIDPath); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// write puts r's planned ranges for the user name (UID uid) into both
+// files, recording in r what was written.
+func (f subIDFiles) write(cfg Config, w fileWriter, r *ConfigureReport, name string, uid int) error {
+	var err error
+	if r.SubUIDFile, err = writeSubIDs(cfg.SubUIDPath, f.subuid.WithRanges(name, uid, r.SubUIDs), w); err != nil {
+		return err
+	}
+	r.SubGIDFile, err = writeSubIDs(cfg.SubGIDPath, f.subgid.WithRanges(name, uid, r.SubGIDs), w)
+	return err
 }
 
 // readSubIDFile reads a subuid or subgid file; a missing one is empty.

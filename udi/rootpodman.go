@@ -168,11 +168,9 @@ func configureRootDelegate(ctx context.Context, cfg Config, w fileWriter, r *Con
 	if err != nil {
 		return err
 	}
-	if r.SubUIDs, err = PlanSubIDs(r.UIDMap, d.UID); err != nil {
-		return fmt.Errorf("plan subordinate UIDs for %s (UID %d): %w", d.Name, d.UID, err)
-	}
-	if r.SubGIDs, err = PlanSubIDs(r.GIDMap, d.GID); err != nil {
-		return fmt.Errorf("plan subordinate GIDs for %s (GID %d): %w", d.Name, d.GID, err)
+	files, err := planSubIDFiles(cfg, r, d.Name, d.UID, d.GID)
+	if err != nil {
+		return err
 	}
 	if e, found, err := LookupPasswd(cfg.PasswdPath, d.UID); err != nil {
 		return err
@@ -187,14 +185,6 @@ func configureRootDelegate(ctx context.Context, cfg Config, w fileWriter, r *Con
 	if cfg.Self == "" {
 		return errors.New("no udi-setup executable configured to run configure as the delegate")
 	}
-	subuid, err := readSubIDFile(cfg.SubUIDPath)
-	if err != nil {
-		return err
-	}
-	subgid, err := readSubIDFile(cfg.SubGIDPath)
-	if err != nil {
-		return err
-	}
 	if r.User, r.Passwd, err = EnsurePasswd(cfg, w); err != nil {
 		return err
 	}
@@ -205,10 +195,7 @@ func configureRootDelegate(ctx context.Context, cfg Config, w fileWriter, r *Con
 		return err
 	}
 	r.RootDelegate = &DelegateReport{RootDelegate: d, Passwd: how}
-	if r.SubUIDFile, err = writeSubIDs(cfg.SubUIDPath, subuid.WithRanges(d.Name, d.UID, r.SubUIDs), w); err != nil {
-		return err
-	}
-	if r.SubGIDFile, err = writeSubIDs(cfg.SubGIDPath, subgid.WithRanges(d.Name, d.UID, r.SubGIDs), w); err != nil {
+	if err := files.write(cfg, w, r, d.Name, d.UID); err != nil {
 		return err
 	}
 	// Root's group may write here, the delegate among it; root keeps the
