@@ -17,7 +17,6 @@ import (
 	securityv1 "github.com/openshift/api/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	nodev1 "k8s.io/api/node/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,6 +27,7 @@ import (
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/test/operatortest"
 )
 
 const runTimeout = 3 * time.Minute
@@ -103,32 +103,17 @@ func (e *env) setEnabled(t *testing.T, enabled bool) {
 // workspaces run as.
 func (e *env) setToggle(t *testing.T, enabled bool, runAsUser int64) {
 	t.Helper()
-	ctx := context.Background()
-	nc := &enablerv1alpha1.NestedContainers{}
-	if err := e.c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(nc.DeepCopy())
-	nc.Spec.Enabled = enabled
-	if runAsUser != 0 {
-		nc.Spec.RunAsUser = runAsUser
-	}
-	if err := e.c.Client.Patch(ctx, nc, patch); err != nil {
-		t.Fatal(err)
-	}
-	want := enablerv1alpha1.ReasonDisabled
-	if enabled {
-		want = enablerv1alpha1.ReasonConfigured
-	}
-	localcluster.Eventually(t, time.Minute, "Ready is "+want, func() error {
-		if err := e.c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
-			return err
+	operatortest.SetSpec(t, e.c.Client, func(s *enablerv1alpha1.NestedContainersSpec) {
+		s.Enabled = enabled
+		if runAsUser != 0 {
+			s.RunAsUser = runAsUser
 		}
-		if c := meta.FindStatusCondition(nc.Status.Conditions, enablerv1alpha1.ConditionReady); c == nil || c.Reason != want {
-			return fmt.Errorf("Ready = %+v", c)
-		}
-		return nil
 	})
+	status, want := metav1.ConditionFalse, enablerv1alpha1.ReasonDisabled
+	if enabled {
+		status, want = metav1.ConditionTrue, enablerv1alpha1.ReasonConfigured
+	}
+	operatortest.WaitCondition(t, e.c.Client, time.Minute, enablerv1alpha1.ConditionReady, status, want)
 }
 
 // workspaceOptions change the sample workspace as a devfile can.
