@@ -122,7 +122,9 @@ func DeleteExactly(ctx context.Context, c client.Client, obj client.Object) erro
 // else's, and our RBAC could not delete them. A failed delete does not stop
 // the others; the errors are joined.
 func DeleteAll(ctx context.Context, c client.Client, kind string, list client.ObjectList, names []string, keep func(client.Object) bool) error {
-	if err := c.List(ctx, list, client.MatchingLabels(Labels())); err != nil {
+	// Read only (a delete does not change the object it is given): from
+	// the operator's cache, no copy of every object of ours per call.
+	if err := c.List(ctx, list, client.MatchingLabels(Labels()), client.UnsafeDisableDeepCopy); err != nil {
 		if meta.IsNoMatchError(err) {
 			return nil
 		}
