@@ -364,10 +364,16 @@ func (e *env) deleteUnrelated(ctx context.Context, namespaces []string) error {
 
 // ---------------------------------------------------------------------------
 // Counting proxy: the operator subprocess talks to it over plain HTTP; it
-// forwards with the admin credentials and counts every request.
+// forwards as the operator's service account, with the shipped ClusterRole
+// and the fence installed as an install makes them, and counts every
+// request.
 
 func (e *env) startProxy() error {
-	counted, counter := localcluster.Counting(e.cluster.Config)
+	asOperator, err := e.cluster.InstallOperatorIdentity(context.Background(), localcluster.OperatorNamespace)
+	if err != nil {
+		return err
+	}
+	counted, counter := localcluster.Counting(asOperator)
 	rt, err := rest.TransportFor(counted)
 	if err != nil {
 		return err
