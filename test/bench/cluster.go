@@ -190,9 +190,23 @@ func benchCluster(ctx context.Context, o options, tmp string, r *report) error {
 	logf("starting %d workspaces with the operator enabled", o.starts)
 	before := e.proxy.Snapshot()
 	cpu0, _ := scrape(run2.metricsAddr)
+	var cpuProfile chan error
+	if run2.pprofAddr != "" {
+		// A minute of the operator's CPU from the first start on.
+		cpuProfile = make(chan error, 1)
+		go func() {
+			cpuProfile <- saveProfile(run2.pprofAddr, "profile?seconds=60", filepath.Join(o.profileDir, "starts-cpu.pb.gz"))
+		}()
+	}
 	with, err := e.startWorkspaces(ctx, "bench-dwo-operator", o.starts, o.settle)
 	if err != nil {
 		return fmt.Errorf("workspace starts with the operator: %w", err)
+	}
+	if cpuProfile != nil {
+		if err := <-cpuProfile; err != nil {
+			return err
+		}
+		r.detail("CPU profile of the operator from the first workspace start on, 60 s: %s", filepath.Join(o.profileDir, "starts-cpu.pb.gz"))
 	}
 	opWrites := e.proxy.WritesSince(before)
 	if cpu1, err := scrape(run2.metricsAddr); err == nil && o.starts > 0 {
@@ -751,6 +765,7 @@ func (e *env) watchGenerations(ctx context.Context, ns string) (func() (bumps, e
 type opProc struct {
 	cmd         *exec.Cmd
 	metricsAddr string
+	pprofAddr   string // "" unless -profile-dir
 	hwm         int64
 	exited      chan error
 }
@@ -856,6 +871,7 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 			return nil, err
 		}
 		p.cmd.Args = append(p.cmd.Args, "--pprof-bind-address", pprofAddr)
+		p.pprofAddr = pprofAddr
 	}
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+e.proxyKubeconfig)
 	p.cmd.Env = append(p.cmd.Env, e.shippedEnv...)
@@ -1195,13 +1211,18 @@ func resourceOf(path string) string {
 // saveHeapProfile saves the operator's heap profile (/debug/pprof/heap, as
 // of the last collection) to file.
 func saveHeapProfile(addr, file string) error {
-	resp, err := http.Get("http://" + addr + "/debug/pprof/heap")
+	return saveProfile(addr, "heap", file)
+}
+
+// saveProfile saves the operator's /debug/pprof/<which> to file.
+func saveProfile(addr, which, file string) error {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/" + which)
 	if err != nil {
-		return fmt.Errorf("heap profile: %w", err)
+		return fmt.Errorf("%s profile: %w", which, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("heap profile: %s", resp.Status)
+		return fmt.Errorf("%s profile: %s", which, resp.Status)
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
