@@ -699,9 +699,9 @@ func dwocSet(value any, path ...string) func(context.Context, fenceActor) error 
 }
 
 // dwocApply applies u as the actor under the operator's field manager.
-func dwocApply(u *unstructured.Unstructured, opts ...client.PatchOption) func(context.Context, fenceActor) error {
+func dwocApply(u *unstructured.Unstructured, opts ...client.ApplyOption) func(context.Context, fenceActor) error {
 	return func(ctx context.Context, a fenceActor) error {
-		return a.c.Patch(ctx, u.DeepCopy(), client.Apply, append([]client.PatchOption{client.FieldOwner(fieldManager)}, opts...)...)
+		return a.c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u.DeepCopy()), append([]client.ApplyOption{client.FieldOwner(fieldManager)}, opts...)...)
 	}
 }
 
