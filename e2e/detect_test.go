@@ -69,7 +69,7 @@ func TestDetectOpenShift(t *testing.T) {
 			map[string]detect.GateState{uns: detect.GateEnabled, pss: detect.GateEnabled, proc: detect.GateDisabled}, true,
 			[]string{"OpenShift 4.19.3 with featureSet CustomNoUpgrade: feature gate ProcMountType is not enabled"}},
 		{"4.20_is_supported", localcluster.OCP420, detect.Supported, "", allEnabled, true,
-			[]string{"Platform:                OpenShift 4.20.1"}},
+			[]string{"Platform:                OpenShift " + localcluster.OCP420.Version}},
 		{"4.22_without_procmounttype_is_supported_as_ga", localcluster.OCP422, detect.Supported, "",
 			map[string]detect.GateState{uns: detect.GateEnabled, pss: detect.GateEnabled, proc: detect.GateAbsentGA}, true,
 			[]string{"ProcMountType                       enabled (GA, not listed)"}},
@@ -158,7 +158,7 @@ func TestDetectOpenShift(t *testing.T) {
 			if err := c.Client.Status().Update(ctx, fg); err != nil {
 				t.Fatal(err)
 			}
-		}, detect.ReasonFeatureGateVersionMissing, `lists no gates for version 4.20.1 (it lists "4.20.0")`},
+		}, detect.ReasonFeatureGateVersionMissing, `lists no gates for version ` + localcluster.OCP420.Version + ` (it lists "4.20.0")`},
 	}
 	for _, m := range malformed {
 		t.Run("malformed/"+m.name, func(t *testing.T) {
@@ -332,7 +332,7 @@ func TestDetectUnreachableCluster(t *testing.T) {
 	}
 	runCLI(t, bin, "detect", "--kubeconfig", kubeconfig).expect(t, 2, "cannot read the cluster at https://127.0.0.1:1", "connection refused")
 	runCLI(t, bin, "detect", "--kubeconfig", filepath.Join(t.TempDir(), "absent")).expect(t, 2, "load kubeconfig")
-	runCLI(t, bin, "detect", "--kubeconfig", kubeconfig, "-o", "yaml").expect(t, 2, `--output "yaml": use table or json`)
+	runCLI(t, bin, "detect", "--kubeconfig", kubeconfig, "-o", "xml").expect(t, 2, `--output "xml": use table, json or yaml`)
 }
 
 func skipShort(t *testing.T) {

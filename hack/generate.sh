@@ -30,17 +30,18 @@ mkdir -p "$crd_dir" "$rbac_dir"
 
 # shellcheck disable=SC2086 # object_out is empty or one word
 go run "sigs.k8s.io/controller-tools/cmd/controller-gen@${CONTROLLER_TOOLS_VERSION}" \
-  object crd \
+  object:headerFile=hack/boilerplate.go.txt crd \
   paths=./api/... \
   $object_out \
   output:crd:artifacts:config="$crd_dir"
 # The operator's ClusterRole, from the +kubebuilder:rbac markers beside the
-# code that needs each rule (operator/, detect/).
+# code that needs each rule: the packages the operator binary links.
 go run "sigs.k8s.io/controller-tools/cmd/controller-gen@${CONTROLLER_TOOLS_VERSION}" \
   rbac:roleName=nested-workspaces-enabler \
-  paths=./operator/... paths=./detect/... \
+  paths=./operator/... paths=./detect/... paths=./scc/... paths=./grants/... \
+  paths=./dwoconfig/... paths=./workspaces/... paths=./owned/... \
   output:rbac:artifacts:config="$rbac_dir"
 # OLM bundle in manifests/bundle/ and the kustomize install's image override,
 # from the CRD just written and the release (VERSION, IMAGE: the Makefile's).
 [[ -n "${OUT_DIR:-}" ]] || go run ./hack/bundlegen -version "${VERSION:-$(cat VERSION)}" \
-  -image "${IMAGE:?set IMAGE, or run make manifests}"
+  -image "${IMAGE:?set IMAGE, or run make manifests}" -arches "${ARCHES:?set ARCHES, or run make manifests}"

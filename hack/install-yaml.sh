@@ -14,7 +14,7 @@ name="$(sed -n 's/^ *image: *//p' "$root/manifests/manager/deployment.yaml")"
 cat > "$overlay/default/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
-resources: [../crd, ../manager, ../rbac, ../policy]
+resources: [../crd, ../manager, ../rbac, ../monitoring, ../policy]
 images:
   - name: $name
     newName: $IMAGE

@@ -66,7 +66,7 @@ func TestBundleIsUpToDate(t *testing.T) {
 	out := t.TempDir()
 	version, image := releaseVars(t)
 	kustomization := filepath.Join(t.TempDir(), "kustomization.yaml")
-	cmd := exec.Command("go", "run", "./hack/bundlegen", "-out", out, "-version", version, "-image", image, "-kustomization", kustomization)
+	cmd := exec.Command("go", "run", "./hack/bundlegen", "-out", out, "-version", version, "-image", image, "-arches", makeVar(t, "ARCHES"), "-kustomization", kustomization)
 	cmd.Dir = ".." // bundlegen reads its inputs relative to the module root
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("hack/bundlegen: %v\n%s", err, msg)

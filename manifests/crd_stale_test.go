@@ -75,7 +75,7 @@ func TestNestedContainersCRD(t *testing.T) {
 	for _, c := range crd.Spec.Versions[0].AdditionalPrinterColumns {
 		cols = append(cols, c.Name)
 	}
-	if got, want := cols, []string{"Enabled", "Ready", "OpenShift", "Age"}; !slices.Equal(got, want) {
+	if got, want := cols, []string{"Enabled", "Ready", "SCC", "OpenShift", "Age", "Degraded", "Reason", "Pending Restart"}; !slices.Equal(got, want) {
 		t.Errorf("printer columns %q, want %q", got, want)
 	}
 	again, err := NestedContainersCRD()

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nested-workspaces/enabler/test/localcluster"
 	"sigs.k8s.io/yaml"
+
+	"github.com/nested-workspaces/enabler/test/localcluster"
 )
 
 // kubectl apply -k manifests/default must render the whole install: the
@@ -50,15 +51,26 @@ func TestKustomizeDefaultRendersTheInstall(t *testing.T) {
 		"ClusterRole/nested-workspaces-enabler",
 		"ClusterRole/nested-workspaces-enabler-metrics-reader",
 		"ClusterRoleBinding/nested-workspaces-enabler",
+		"ClusterRoleBinding/nested-workspaces-enabler-metrics-reader-prometheus",
 		"CustomResourceDefinition/nestedcontainers.enabler.nested-workspaces.io",
 		"Deployment/nested-workspaces-enabler",
 		"Namespace/nested-workspaces-enabler",
+		"PrometheusRule/nested-workspaces-enabler",
 		"Role/nested-workspaces-enabler-leader-election",
+		"Role/nested-workspaces-enabler-prometheus",
 		"RoleBinding/nested-workspaces-enabler-leader-election",
+		"RoleBinding/nested-workspaces-enabler-prometheus",
 		"Service/nested-workspaces-enabler-metrics",
 		"ServiceAccount/nested-workspaces-enabler",
+		"ServiceMonitor/nested-workspaces-enabler",
+		"ValidatingAdmissionPolicy/nested-workspaces-enabler-dwoc-fence",
+		"ValidatingAdmissionPolicy/nested-workspaces-enabler-rbac-fence",
 		"ValidatingAdmissionPolicy/nested-workspaces-enabler-scc-fence",
+		"ValidatingAdmissionPolicy/nested-workspaces-enabler-self-fence",
+		"ValidatingAdmissionPolicyBinding/nested-workspaces-enabler-dwoc-fence",
+		"ValidatingAdmissionPolicyBinding/nested-workspaces-enabler-rbac-fence",
 		"ValidatingAdmissionPolicyBinding/nested-workspaces-enabler-scc-fence",
+		"ValidatingAdmissionPolicyBinding/nested-workspaces-enabler-self-fence",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("kustomize default renders\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

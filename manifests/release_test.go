@@ -3,6 +3,8 @@ package manifests_test
 import (
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -83,5 +85,55 @@ func TestReleaseImageAgreesEverywhere(t *testing.T) {
 		if r.Image != want {
 			t.Errorf("CSV relatedImages has %q, want %q", r.Image, want)
 		}
+	}
+}
+
+// makeVar is the default of a `NAME ?= ...` line of the Makefile.
+func makeVar(t *testing.T, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + name + ` \?= (.+)$`).FindStringSubmatch(readOrEmpty("../Makefile"))
+	if m == nil {
+		t.Fatalf("the Makefile has no `%s ?= ...` line", name)
+	}
+	return strings.TrimSpace(m[1])
+}
+
+// OLM shows an operator only on the architectures its CSV labels; they
+// must be the ones the image build builds.
+func TestCSVArchLabelsAreTheBuiltArchitectures(t *testing.T) {
+	csv := loadBundle(t).CSV
+	var labelled []string
+	for k, v := range csv.Labels {
+		if arch, ok := strings.CutPrefix(k, "operatorframework.io/arch."); ok && v == "supported" {
+			labelled = append(labelled, arch)
+		}
+	}
+	built := strings.Fields(makeVar(t, "ARCHES"))
+	slices.Sort(labelled)
+	slices.Sort(built)
+	if !slices.Equal(labelled, built) {
+		t.Errorf("CSV arch labels %v, the Makefile's ARCHES %v", labelled, built)
+	}
+	if csv.Labels["operatorframework.io/os.linux"] != "supported" {
+		t.Errorf("CSV has no operatorframework.io/os.linux label: %v", csv.Labels)
+	}
+}
+
+// A disconnected cluster mirrors images by digest: the CSV may claim
+// disconnected support only when every image it runs is named by digest.
+func TestDisconnectedClaimMatchesDigests(t *testing.T) {
+	csv := loadBundle(t).CSV
+	pinned := len(csv.Spec.RelatedImages) > 0
+	for _, r := range csv.Spec.RelatedImages {
+		pinned = pinned && strings.Contains(r.Image, "@sha256:")
+	}
+	for _, d := range csv.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			pinned = pinned && strings.Contains(c.Image, "@sha256:")
+		}
+	}
+	claim := csv.Annotations["features.operators.openshift.io/disconnected"]
+	if want := strconv.FormatBool(pinned); claim != want {
+		t.Errorf("CSV claims disconnected %q, but its images pinned by digest: %v", claim, pinned)
 	}
 }

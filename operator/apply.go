@@ -2,16 +2,14 @@ package operator
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/dwoconfig"
+	"github.com/nested-workspaces/enabler/grants"
 	"github.com/nested-workspaces/enabler/scc"
 )
 
@@ -24,121 +22,121 @@ import (
 // +kubebuilder:rbac:groups=security.openshift.io,resources=securitycontextconstraints,resourceNames=nested-podman,verbs=update;patch;delete;use
 // +kubebuilder:rbac:groups=security.openshift.io,resources=securitycontextconstraints,resourceNames=nested-container,verbs=use
 
-// apply makes the cluster match the plan, in an order that never leaves a
-// workspace pinned to an SCC it cannot use: the SCC, then the grants to use
-// it, then the DevWorkspaceOperatorConfig that pins workspaces to it, and
-// only then the release of whatever was used before. It stops at the first
-// step that fails.
-func (r *Reconciler) apply(ctx context.Context, nc *enablerv1alpha1.NestedContainers, p Plan) *outcome {
-	o := &outcome{}
-	switch {
-	case p.Hold:
-		return o
-	case !p.Nested:
-		if err := r.cleanUp(ctx); err != nil {
-			o.cleanupFailed(err)
+// apply makes the cluster match the plan through each object's package,
+// and returns what each did.
+func (r *Reconciler) apply(ctx context.Context, nc *enablerv1alpha1.NestedContainers, p Plan) Applied {
+	var a Applied
+	switch p.Action {
+	case Configure:
+		r.configure(ctx, nc, p, &a)
+	case Remove:
+		a.Removal = r.remove(ctx)
+	case Finalize:
+		if !controllerutil.ContainsFinalizer(nc, Finalizer) {
+			return a
 		}
-		return o
+		if a.Removal = r.remove(ctx); a.Removal == nil {
+			a.Finalizer = patchFinalizer(inStep(ctx, "remove the finalizer"), r.Client, nc, false)
+		}
 	}
-	if err := r.ensureFinalizer(inStep(ctx, "add the finalizer"), nc); err != nil {
-		o.fail(err)
-		return o
+	return a
+}
+
+// configure makes workspaces nested-capable, in an order that never leaves
+// a workspace pinned to an SCC it cannot use: the SCC, then the grants to
+// use it, then the DevWorkspaceOperatorConfig that pins workspaces to it,
+// and only then the release of whatever was used before. It stops at the
+// first step that fails.
+func (r *Reconciler) configure(ctx context.Context, nc *enablerv1alpha1.NestedContainers, p Plan, a *Applied) {
+	if a.Finalizer = patchFinalizer(inStep(ctx, "add the finalizer"), r.Client, nc, true); a.Finalizer != nil {
+		return
 	}
-	if p.CreateSCC {
-		r.applySCC(inStep(ctx, "apply SCC "+p.SCCName), p, o)
-		if o.blocked() {
+	if p.SCC.Create {
+		desired := scc.NestedPodmanSCC(p.SCC.Name, p.Settings.RunAsUser, p.SCC.Capabilities)
+		if _, a.SCC = scc.Apply(inStep(ctx, "apply SCC "+p.SCC.Name), r.Client, r.APIReader, desired); a.SCC != nil {
 			// Without the SCC workspace pods cannot be admitted; configuring
 			// DWO now would only make new workspaces fail to start.
-			return o
-		}
-	}
-	blocked, err := r.applyGrants(inStep(ctx, "grant use of SCC "+p.SCCName), p.SCCName)
-	if len(blocked) > 0 {
-		o.degrade(enablerv1alpha1.ReasonGrantBlocked, describeBlocked(p.SCCName, blocked))
-	}
-	if err != nil {
-		o.fail(fmt.Errorf("grant use of %s: %w", describeSCC(p), err))
-		return o
-	}
-	r.applyDWOConfig(inStep(ctx, "pin workspaces in the DevWorkspaceOperatorConfig"), p, o)
-	if o.blocked() {
-		return o
-	}
-	if err := r.releaseOtherSCCs(inStep(ctx, "release what was used before"), p.SCCName); err != nil {
-		o.fail(fmt.Errorf("release what was used before %s: %w", describeSCC(p), err))
-	}
-	return o
-}
-
-func (r *Reconciler) applySCC(ctx context.Context, p Plan, o *outcome) {
-	desired := scc.NestedPodmanSCC(p.SCCName, p.Settings.RunAsUser, p.SCCCapabilities)
-	_, err := scc.ApplySCC(ctx, r.Client, r.APIReader, desired)
-	var foreign *scc.ForeignSCCError
-	switch {
-	case err == nil:
-	case errors.As(err, &foreign):
-		o.block(enablerv1alpha1.ReasonSCCNotOwned, err.Error())
-	case errors.Is(err, scc.ErrUserNamespaceLevelPruned):
-		o.block(enablerv1alpha1.ReasonUserNamespaceLevelPruned, err.Error())
-		o.degrade(enablerv1alpha1.ReasonUserNamespaceLevelPruned, err.Error())
-	default:
-		o.fail(fmt.Errorf("apply %s: %w", describeSCC(p), err))
-	}
-}
-
-func (r *Reconciler) applyDWOConfig(ctx context.Context, p Plan, o *outcome) {
-	desired := DesiredDWOConfig(r.DWONamespace, p.Settings)
-	current, err := r.getDWOConfig(ctx)
-	if err != nil {
-		o.fail(err)
-		return
-	}
-	if !dwoConfigInStep(current, desired) {
-		err := r.Client.Patch(ctx, desired, client.Apply, client.FieldOwner(FieldManager))
-		switch {
-		case apierrors.IsConflict(err):
-			// Half a configuration is never safe (e.g. the capabilities
-			// without hostUsers: false): withdraw all of ours until the
-			// other manager lets go.
-			if rerr := r.releaseDWOConfig(ctx); rerr != nil {
-				o.fail(rerr)
-			}
-			o.block(enablerv1alpha1.ReasonDWOConfigConflict, fmt.Sprintf(
-				"another manager owns a field of DevWorkspaceOperatorConfig %s/%s that nested workspaces need, "+
-					"so this operator withdrew all of its fields there; remove that field or hand it over, then this operator applies them again: %v",
-				r.DWONamespace, DWOConfigName, err))
-		case meta.IsNoMatchError(err):
-			o.block(enablerv1alpha1.ReasonDevWorkspaceMissing, "DevWorkspaceOperatorConfig is not served: install the DevWorkspace Operator (or Dev Spaces) first")
 			return
-		case err != nil:
-			o.fail(fmt.Errorf("apply DevWorkspaceOperatorConfig %s/%s: %w", r.DWONamespace, DWOConfigName, err))
 		}
 	}
-	all := &unstructured.UnstructuredList{}
-	all.SetGroupVersionKind(DWOConfigGVK.GroupVersion().WithKind(DWOConfigGVK.Kind + "List"))
-	if err := r.Client.List(ctx, all); err != nil {
-		o.fail(fmt.Errorf("list DevWorkspaceOperatorConfigs: %w", err))
+	a.Grants, a.GrantsRan = grants.Apply(inStep(ctx, "grant use of SCC "+p.SCC.Name), r.Client, p.SCC.Name, p.Grants), true
+	if a.Grants.Err != nil {
 		return
 	}
-	if overrides := FindConfigOverrides(all.Items, r.DWONamespace, desired); len(overrides) > 0 {
-		msgs := make([]string, 0, len(overrides))
-		for _, ov := range overrides {
-			msgs = append(msgs, ov.String())
-		}
-		o.degrade(enablerv1alpha1.ReasonExternalConfigOverrides, "workspaces that use these configurations will not be nested-capable: "+
-			strings.Join(msgs, "; ")+"; remove those fields or set them as the global DevWorkspaceOperatorConfig has them")
+	a.DWOConfig, a.DWOConfigRan = dwoconfig.Apply(inStep(ctx, "pin workspaces in the DevWorkspaceOperatorConfig"), r.Client, r.DWONamespace, p.Settings), true
+	if d := a.DWOConfig; d.Err != nil || d.Conflict != nil || d.NotServed {
+		return
 	}
+	a.Release = runSteps(ctx, []step{
+		{"release other SCCs' grants", func(ctx context.Context) error { return grants.Release(ctx, r.Client, p.SCC.Name) }},
+		{"release the DevWorkspace Operator's grants of other SCCs", func(ctx context.Context) error {
+			return r.releaseDWOMinted(ctx, p.SCC.Name)
+		}},
+		{"delete our other SCCs", func(ctx context.Context) error { return scc.Release(ctx, r.Client, p.SCC.Name) }},
+	})
 }
 
-func (r *Reconciler) getDWOConfig(ctx context.Context) (*unstructured.Unstructured, error) {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(DWOConfigGVK)
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.DWONamespace, Name: DWOConfigName}, u)
-	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
-		return nil, nil
+// releaseDWOMinted deletes the DevWorkspace Operator's grants of our SCCs
+// but keep, once for each keep: they are listed past the caches, and
+// nothing mints them again without the operator (which no longer lets the
+// DevWorkspace controller use an SCC), so not at every reconcile.
+func (r *Reconciler) releaseDWOMinted(ctx context.Context, keep string) error {
+	if r.dwoMinted != nil && *r.dwoMinted == keep {
+		return nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("get DevWorkspaceOperatorConfig: %w", err)
+	if err := grants.ReleaseDWOMinted(ctx, r.Client, r.APIReader, keep); err != nil {
+		return err
 	}
-	return u, nil
+	r.dwoMinted = &keep
+	return nil
+}
+
+// remove removes what the operator wrote; see RemoveAll. The DevWorkspace
+// Operator's grants are released once (see releaseDWOMinted).
+func (r *Reconciler) remove(ctx context.Context) error {
+	released := r.dwoMinted != nil && *r.dwoMinted == ""
+	err := RemoveAll(ctx, r.Client, r.APIReader, r.DWONamespace, !released)
+	if err == nil {
+		none := ""
+		r.dwoMinted = &none
+	}
+	return err
+}
+
+// RemoveAll removes everything the operator wrote, in order, stopping at the
+// first step that fails: our DevWorkspaceOperatorConfig fields first, so
+// that no new workspace is rendered for an SCC that is about to go; then
+// the grants, ours and (withDWOMinted) those the DevWorkspace Operator
+// minted for our SCCs; then our SCCs. c may read through caches limited to
+// our label; live must read past them.
+func RemoveAll(ctx context.Context, c client.Client, live client.Reader, dwoNamespace string, withDWOMinted bool) error {
+	steps := []step{
+		{"remove our fields from the DevWorkspaceOperatorConfig", func(ctx context.Context) error { return dwoconfig.Release(ctx, c, dwoNamespace) }},
+		{"delete our grants", func(ctx context.Context) error { return grants.Release(ctx, c, "") }},
+	}
+	if withDWOMinted {
+		steps = append(steps, step{"delete the DevWorkspace Operator's grants of our SCCs", func(ctx context.Context) error {
+			return grants.ReleaseDWOMinted(ctx, c, live, "")
+		}})
+	}
+	steps = append(steps, step{"delete our SCCs", func(ctx context.Context) error { return scc.Release(ctx, c, "") }})
+	return runSteps(ctx, steps)
+}
+
+// patchFinalizer adds or removes our finalizer, writing only when that
+// changes something.
+func patchFinalizer(ctx context.Context, c client.Client, nc *enablerv1alpha1.NestedContainers, add bool) error {
+	if controllerutil.ContainsFinalizer(nc, Finalizer) == add {
+		return nil
+	}
+	patch := client.MergeFrom(nc.DeepCopy())
+	if add {
+		controllerutil.AddFinalizer(nc, Finalizer)
+	} else {
+		controllerutil.RemoveFinalizer(nc, Finalizer)
+	}
+	if err := c.Patch(ctx, nc, patch); err != nil {
+		return fmt.Errorf("update the finalizer of NestedContainers %s: %w", nc.Name, err)
+	}
+	return nil
 }

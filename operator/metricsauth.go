@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"golang.org/x/time/rate"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +25,15 @@ import (
 const (
 	metricsAllowTTL = time.Minute
 	metricsDenyTTL  = 10 * time.Second
+)
+
+// Reviews of callers not remembered (a TokenReview and a
+// SubjectAccessReview each) are limited to this rate and burst: a caller
+// making up a new token for every request would otherwise make the
+// operator send the API server two requests per request it gets.
+const (
+	metricsReviewRate  rate.Limit = 2
+	metricsReviewBurst int        = 10
 )
 
 // metricsAuth is the metrics endpoint's filter: a caller must present a
@@ -42,7 +52,8 @@ func metricsAuth(cfg *rest.Config, httpClient *http.Client) (metricsserver.Filte
 	if err != nil {
 		return nil, err
 	}
-	a := &metricsAuthorizer{authn: authn, authz: authz, decisions: map[[32]byte]metricsDecision{}}
+	a := &metricsAuthorizer{authn: authn, authz: authz, decisions: map[[32]byte]metricsDecision{},
+		reviews: rate.NewLimiter(metricsReviewRate, metricsReviewBurst)}
 	return func(log logr.Logger, next http.Handler) (http.Handler, error) {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			code, why := a.decide(req)
@@ -66,6 +77,9 @@ type metricsAuthorizer struct {
 	authn authnclient.TokenReviewsGetter
 	authz authzclient.SubjectAccessReviewsGetter
 
+	// reviews limits how often callers not remembered are reviewed.
+	reviews *rate.Limiter
+
 	mu        sync.Mutex
 	decisions map[[32]byte]metricsDecision
 }
@@ -87,6 +101,9 @@ func (a *metricsAuthorizer) decide(req *http.Request) (int, string) {
 	a.mu.Unlock()
 	if cached && now.Before(d.expires) {
 		return d.code, d.why
+	}
+	if !a.reviews.Allow() {
+		return http.StatusTooManyRequests, "Too Many Requests: too many new callers to review; try again later"
 	}
 	d = a.review(req.Context(), token, verb, req.URL.Path)
 	if d.code == http.StatusInternalServerError {

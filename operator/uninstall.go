@@ -6,21 +6,19 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 )
 
-// Uninstall removes everything the operator wrote, in the order disabling
-// does (our DevWorkspaceOperatorConfig fields, then grants, then our SCCs,
-// stopping at the first failure), and then lets the NestedContainers
-// resource go by removing its finalizer. It is for an operator that is not
-// running any more, e.g. uninstalled through OLM before the resource was
-// deleted, which leaves workspaces pinned to an SCC nobody maintains. c
-// must not read through a cache, and act as a cluster admin.
+// Uninstall removes everything the operator wrote, as disabling does
+// (RemoveAll), and then lets the NestedContainers resource go by removing
+// its finalizer. It is for an operator that is not running any more, e.g.
+// uninstalled through OLM before the resource was deleted, which leaves
+// workspaces pinned to an SCC nobody maintains. c must not read through a
+// cache, and act as a cluster admin; it touches only what is ours (our
+// label and our names), however much more it may.
 func Uninstall(ctx context.Context, c client.Client, dwoNamespace string) error {
-	r := &Reconciler{Client: c, DWONamespace: dwoNamespace}
-	if err := r.cleanUp(ctx); err != nil {
+	if err := RemoveAll(ctx, c, c, dwoNamespace, true); err != nil {
 		return fmt.Errorf("nothing after this step was removed, run again once it is fixed: %w", err)
 	}
 	nc := &enablerv1alpha1.NestedContainers{}
@@ -31,13 +29,5 @@ func Uninstall(ctx context.Context, c client.Client, dwoNamespace string) error 
 	if err != nil {
 		return fmt.Errorf("get NestedContainers %s: %w", enablerv1alpha1.ClusterName, err)
 	}
-	if !controllerutil.ContainsFinalizer(nc, Finalizer) {
-		return nil
-	}
-	patch := client.MergeFrom(nc.DeepCopy())
-	controllerutil.RemoveFinalizer(nc, Finalizer)
-	if err := c.Patch(ctx, nc, patch); err != nil {
-		return fmt.Errorf("remove the finalizer of NestedContainers %s: %w", enablerv1alpha1.ClusterName, err)
-	}
-	return nil
+	return patchFinalizer(ctx, c, nc, false)
 }

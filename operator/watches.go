@@ -5,19 +5,18 @@ import (
 	"sync"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/source"
-)
 
-// Whether a DevWorkspace controls a service account (metadata only).
-// +kubebuilder:rbac:groups=workspace.devfile.io,resources=devworkspaces,verbs=get;list;watch
+	"github.com/nested-workspaces/enabler/detect"
+	"github.com/nested-workspaces/enabler/dwoconfig"
+	"github.com/nested-workspaces/enabler/workspaces"
+)
 
 // optionalWatches starts the watches on kinds the DevWorkspace Operator
 // and Dev Spaces serve once they are served: either may be installed after
@@ -27,16 +26,21 @@ import (
 type optionalWatches struct {
 	mgr        manager.Manager
 	controller controller.Controller
+	workspaces *workspaces.Watcher
 
 	mu      sync.Mutex
 	started map[schema.GroupVersionKind]bool
 }
 
-// optionalKinds are the kinds watched once their CRDs exist.
+// CheClusterGVK is OpenShift Dev Spaces' (Eclipse Che's) cluster resource.
+var CheClusterGVK = detect.CheClusterGVK
+
+// optionalKinds are the kinds watched once their CRDs exist. DevWorkspaces
+// are watched by workspaces.Watcher, the rest by the controller.
 var optionalKinds = map[schema.GroupVersionKind]string{
-	DWOConfigGVK:    "devworkspaceoperatorconfigs.controller.devfile.io",
-	DevWorkspaceGVK: "devworkspaces.workspace.devfile.io",
-	CheClusterGVK:   "checlusters.org.eclipse.che",
+	dwoconfig.GVK:              "devworkspaceoperatorconfigs.controller.devfile.io",
+	workspaces.DevWorkspaceGVK: "devworkspaces.workspace.devfile.io",
+	CheClusterGVK:              "checlusters.org.eclipse.che",
 }
 
 // serving tells whether the watch on gvk runs, i.e. its kind is served.
@@ -74,19 +78,14 @@ func (w *optionalWatches) ensure(ctx context.Context) error {
 		if _, err := w.mgr.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
 			continue
 		}
-		var obj client.Object
-		var preds []predicate.Predicate
-		if gvk == DevWorkspaceGVK {
-			// Only whether one exists matters (its UID, for grants).
-			m := &metav1.PartialObjectMetadata{}
-			m.SetGroupVersionKind(gvk)
-			obj, preds = m, []predicate.Predicate{createOrDelete}
-		} else {
-			u := &unstructured.Unstructured{}
-			u.SetGroupVersionKind(gvk)
-			obj = u
+		if gvk == workspaces.DevWorkspaceGVK {
+			w.workspaces.WatchDevWorkspaces()
+			w.started[gvk] = true
+			continue
 		}
-		if err := w.controller.Watch(source.Kind(w.mgr.GetCache(), obj, toCluster, preds...)); err != nil {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gvk)
+		if err := w.controller.Watch(source.Kind(w.mgr.GetCache(), client.Object(u), toCluster)); err != nil {
 			return err
 		}
 		w.started[gvk] = true

@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -54,6 +55,14 @@ func (w *writeLogger) Update(ctx context.Context, obj client.Object, opts ...cli
 func (w *writeLogger) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
 	err := w.Client.Patch(ctx, obj, patch, opts...)
 	w.logWrite(ctx, "patch ("+string(patch.Type())+")", obj, (&client.PatchOptions{}).ApplyOptions(opts).DryRun, err)
+	return err
+}
+
+func (w *writeLogger) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+	err := w.Client.Apply(ctx, obj, opts...)
+	if o, ok := obj.(client.Object); ok {
+		w.logWrite(ctx, "apply", o, (&client.ApplyOptions{}).ApplyOptions(opts).DryRun, err)
+	}
 	return err
 }
 

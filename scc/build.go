@@ -3,24 +3,23 @@ package scc
 import (
 	securityv1 "github.com/openshift/api/security/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
-)
-
-// Every object this package builds carries ManagedByLabel=ManagedByValue;
-// that label is how an object is told to be ours.
-const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedByValue = "nested-workspaces-enabler"
-	// FieldManager is recorded in managedFields for our writes.
-	FieldManager = "nested-workspaces-enabler"
+	"github.com/nested-workspaces/enabler/owned"
 )
 
 // BuiltInSCCName is the SCC OpenShift ships from 4.20 for nested containers.
 const BuiltInSCCName = "nested-container"
+
+// OurNames are the SCCs the operator creates, changes and deletes (its RBAC
+// names them): an SCC is ours only with our label and one of these names.
+func OurNames() []string { return []string{enablerv1alpha1.DefaultSCCName} }
+
+// PinnableNames are the SCCs workspaces may be pinned to and granted: ours,
+// and OpenShift's own, used as is.
+func PinnableNames() []string { return []string{enablerv1alpha1.DefaultSCCName, BuiltInSCCName} }
 
 // SELinuxType is the SELinux type container engines run as inside a pod;
 // container_t forbids the mounts podman makes.
@@ -28,17 +27,6 @@ const SELinuxType = "container_engine_t"
 
 // descriptionAnnotation is shown by `oc describe scc`.
 const descriptionAnnotation = "kubernetes.io/description"
-
-// ManagedLabels returns the labels that mark an object as ours, e.g. for a
-// label selector.
-func ManagedLabels() map[string]string {
-	return map[string]string{ManagedByLabel: ManagedByValue}
-}
-
-// IsManaged tells whether obj carries our managed-by label.
-func IsManaged(obj metav1.Object) bool {
-	return obj.GetLabels()[ManagedByLabel] == ManagedByValue
-}
 
 // GroupRange is the GID range fsGroup and supplemental groups must come
 // from: inside the pod's 65536-ID user namespace and clear of the low
@@ -60,9 +48,7 @@ func GroupRange() securityv1.IDRange { return securityv1.IDRange{Min: 1000, Max:
 // left means SETUID and SETGID. A runAsUser outside 1..65535 means the
 // default, 1000: UID 0 would leave no room for subordinate IDs below it.
 func NestedPodmanSCC(name string, runAsUser int64, caps []string) *securityv1.SecurityContextConstraints {
-	if runAsUser < 1 || runAsUser > 65535 {
-		runAsUser = enablerv1alpha1.DefaultRunAsUser
-	}
+	runAsUser = enablerv1alpha1.NormalizeRunAsUser(runAsUser)
 	var allowed []corev1.Capability
 	for _, c := range enablerv1alpha1.NormalizeCapabilities(caps) {
 		allowed = append(allowed, corev1.Capability(c))
@@ -71,7 +57,7 @@ func NestedPodmanSCC(name string, runAsUser int64, caps []string) *securityv1.Se
 		TypeMeta: metav1.TypeMeta{APIVersion: securityv1.GroupVersion.String(), Kind: "SecurityContextConstraints"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:   name,
-			Labels: ManagedLabels(),
+			Labels: owned.Labels(),
 			Annotations: map[string]string{
 				descriptionAnnotation: "Lets DevWorkspace pods run podman inside their own user namespace (hostUsers: false). " +
 					"Managed by nested-workspaces-enabler: set spec.enabled=false in NestedContainers cluster to remove it.",
@@ -115,54 +101,9 @@ func NestedPodmanSCC(name string, runAsUser int64, caps []string) *securityv1.Se
 			Ranges: []securityv1.IDRange{GroupRange()},
 		},
 		UserNamespaceLevel: securityv1.NamespaceLevelRequirePod,
-		// Use is granted through RBAC (UseClusterRole), never by listing
+		// Use is granted through RBAC (package grants), never by listing
 		// users or groups here.
 		Users:  []string{},
 		Groups: []string{},
-	}
-}
-
-// UseClusterRoleName names the ClusterRole that grants use of sccName.
-func UseClusterRoleName(sccName string) string {
-	return "nested-workspaces-use-scc-" + sccName
-}
-
-// UseClusterRole allows "use" of the one SCC sccName and nothing else. It
-// grants nothing by itself: bind it with UseRoleBinding (one namespace's
-// service accounts) or UseClusterRoleBinding.
-func UseClusterRole(sccName string) *rbacv1.ClusterRole {
-	return &rbacv1.ClusterRole{
-		TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRole"},
-		ObjectMeta: metav1.ObjectMeta{Name: UseClusterRoleName(sccName), Labels: ManagedLabels()},
-		Rules: []rbacv1.PolicyRule{{
-			APIGroups:     []string{securityv1.GroupName},
-			Resources:     []string{"securitycontextconstraints"},
-			Verbs:         []string{"use"},
-			ResourceNames: []string{sccName},
-		}},
-	}
-}
-
-// UseRoleBinding binds the ClusterRole clusterRoleName to subjects within
-// namespace only: a workspace service account may then use the SCC for pods
-// in its own namespace and nowhere else.
-func UseRoleBinding(namespace, name, clusterRoleName string, subjects []rbacv1.Subject) *rbacv1.RoleBinding {
-	return &rbacv1.RoleBinding{
-		TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: ManagedLabels()},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRoleName},
-		Subjects:   subjects,
-	}
-}
-
-// UseClusterRoleBinding binds the ClusterRole clusterRoleName to subjects
-// in every namespace; meant for the DevWorkspace controller's service
-// account, which creates workspace pods in all of them.
-func UseClusterRoleBinding(name, clusterRoleName string, subjects []rbacv1.Subject) *rbacv1.ClusterRoleBinding {
-	return &rbacv1.ClusterRoleBinding{
-		TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRoleBinding"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: ManagedLabels()},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRoleName},
-		Subjects:   subjects,
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/owned"
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 )
@@ -63,12 +65,12 @@ func TestApplySCC(t *testing.T) {
 	desired := scc.NestedPodmanSCC(name, 1000, []string{"SETUID", "SETGID"})
 
 	t.Run("absent_scc_is_created_as_built", func(t *testing.T) {
-		res, err := scc.ApplySCC(ctx, cluster.Client, nil, desired)
-		if err != nil || !res.Changed {
-			t.Fatalf("ApplySCC = %+v, %v; want Changed", res, err)
+		changed, err := scc.Apply(ctx, cluster.Client, nil, desired)
+		if err != nil || !changed {
+			t.Fatalf("Apply = %t, %v; want changed", changed, err)
 		}
 		got := getSCC(t, name)
-		if !policyEqual(got, desired) || !scc.IsManaged(got) {
+		if !policyEqual(got, desired) || !owned.Labelled(got) {
 			t.Errorf("stored SCC differs from the builder's:\n%+v\n%+v", got, desired)
 		}
 		if got.UserNamespaceLevel != securityv1.NamespaceLevelRequirePod {
@@ -79,9 +81,9 @@ func TestApplySCC(t *testing.T) {
 	t.Run("unchanged_scc_gets_no_write", func(t *testing.T) {
 		before := getSCC(t, name).ResourceVersion
 		c, counter := countingClient(t)
-		res, err := scc.ApplySCC(ctx, c, c, desired)
-		if err != nil || res.Changed {
-			t.Fatalf("ApplySCC = %+v, %v; want no change", res, err)
+		changed, err := scc.Apply(ctx, c, c, desired)
+		if err != nil || changed {
+			t.Fatalf("Apply = %t, %v; want no change", changed, err)
 		}
 		if w := counter.WritesSince(nil); len(w) > 0 {
 			t.Errorf("writes on an unchanged SCC: %v", w)
@@ -104,38 +106,84 @@ func TestApplySCC(t *testing.T) {
 		if err := cluster.Client.Update(ctx, drifted); err != nil {
 			t.Fatal(err)
 		}
-		res, err := scc.ApplySCC(ctx, cluster.Client, nil, desired)
-		if err != nil || !res.Changed {
-			t.Fatalf("ApplySCC = %+v, %v; want Changed", res, err)
+		changed, err := scc.Apply(ctx, cluster.Client, nil, desired)
+		if err != nil || !changed {
+			t.Fatalf("Apply = %t, %v; want changed", changed, err)
 		}
 		got := getSCC(t, name)
 		if !policyEqual(got, desired) {
 			t.Errorf("drift not corrected: %+v", got)
 		}
-		if got.Labels["admin-note"] != "keep" || !scc.IsManaged(got) {
+		if got.Labels["admin-note"] != "keep" || !owned.Labelled(got) {
 			t.Errorf("labels = %v", got.Labels)
 		}
 	})
 
 	t.Run("changed_settings_are_applied", func(t *testing.T) {
-		changed := scc.NestedPodmanSCC(name, 2000, []string{"SETUID", "SETGID", "CHOWN"})
-		if res, err := scc.ApplySCC(ctx, cluster.Client, nil, changed); err != nil || !res.Changed {
-			t.Fatalf("ApplySCC = %+v, %v; want Changed", res, err)
+		settings := scc.NestedPodmanSCC(name, 2000, []string{"SETUID", "SETGID", "CHOWN"})
+		if changed, err := scc.Apply(ctx, cluster.Client, nil, settings); err != nil || !changed {
+			t.Fatalf("Apply = %t, %v; want changed", changed, err)
 		}
 		if got := getSCC(t, name); *got.RunAsUser.UID != 2000 || len(got.AllowedCapabilities) != 3 {
 			t.Errorf("settings not applied: %+v", got)
 		}
 	})
 
-	t.Run("delete_removes_ours", func(t *testing.T) {
-		if err := scc.DeleteSCC(ctx, cluster.Client, name); err != nil {
+	deleteSCC(t, name)
+}
+
+func deleteSCC(t *testing.T, name string) {
+	t.Helper()
+	s := &securityv1.SecurityContextConstraints{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := client.IgnoreNotFound(cluster.Client.Delete(context.Background(), s)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Release deletes our SCCs: labelled AND named ours. An SCC that only
+// carries our label (anyone who may create SCCs may set it) or only has our
+// name (an admin's) is not ours and stays.
+func TestRelease(t *testing.T) {
+	requireCluster(t)
+	ctx := context.Background()
+	ours := scc.NestedPodmanSCC(enablerv1alpha1.DefaultSCCName, 1000, nil)
+	labelledOnly := scc.NestedPodmanSCC("labelled-by-someone", 1000, nil)
+	for _, s := range []*securityv1.SecurityContextConstraints{ours, labelledOnly} {
+		if err := cluster.Client.Create(ctx, s.DeepCopy()); err != nil {
 			t.Fatal(err)
 		}
-		if sccExists(t, name) {
+	}
+	t.Cleanup(func() { deleteSCC(t, labelledOnly.Name) })
+	t.Run("keep_keeps_ours", func(t *testing.T) {
+		if err := scc.Release(ctx, cluster.Client, enablerv1alpha1.DefaultSCCName); err != nil {
+			t.Fatal(err)
+		}
+		if !sccExists(t, ours.Name) {
+			t.Error("the SCC to keep was deleted")
+		}
+	})
+	t.Run("ours_goes_the_labelled_stranger_stays", func(t *testing.T) {
+		if err := scc.Release(ctx, cluster.Client, ""); err != nil {
+			t.Fatal(err)
+		}
+		if sccExists(t, ours.Name) {
 			t.Error("our SCC still exists")
 		}
-		if err := scc.DeleteSCC(ctx, cluster.Client, name); err != nil {
-			t.Errorf("deleting an absent SCC: %v", err)
+		if !sccExists(t, labelledOnly.Name) {
+			t.Error("an SCC that only carries our label was deleted")
+		}
+	})
+	t.Run("an_admins_scc_of_our_name_stays", func(t *testing.T) {
+		admins := foreignSCC(enablerv1alpha1.DefaultSCCName)
+		if err := cluster.Client.Create(ctx, admins); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { deleteSCC(t, admins.Name) })
+		if err := scc.Release(ctx, cluster.Client, ""); err != nil {
+			t.Fatal(err)
+		}
+		if !sccExists(t, admins.Name) {
+			t.Error("an admin's SCC of our name was deleted")
 		}
 	})
 }
@@ -166,18 +214,15 @@ func TestForeignSCCIsNeverTouched(t *testing.T) {
 	}
 	for _, r := range readers {
 		t.Run(r.name, func(t *testing.T) {
-			_, err := scc.ApplySCC(ctx, r.c, r.live, desired)
+			_, err := scc.Apply(ctx, r.c, r.live, desired)
 			var fe *scc.ForeignSCCError
-			if !errors.As(err, &fe) || fe.Name != name || !errors.Is(err, scc.ErrNotOurs) {
-				t.Fatalf("ApplySCC on an admin's SCC: %v, want a *ForeignSCCError", err)
+			if !errors.As(err, &fe) || fe.Name != name || !errors.Is(err, owned.ErrNotOurs) {
+				t.Fatalf("Apply on an admin's SCC: %v, want a *ForeignSCCError", err)
 			}
-			for _, want := range []string{name, "builtIn", scc.ManagedByLabel} {
+			for _, want := range []string{name, "builtIn", owned.ManagedByLabel} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("message does not mention %q: %v", want, err)
 				}
-			}
-			if err := scc.DeleteSCC(ctx, r.c, name); err != nil {
-				t.Errorf("DeleteSCC on an admin's SCC: %v, want nil (left alone)", err)
 			}
 			if got := getSCC(t, name); got.ResourceVersion != foreign.ResourceVersion {
 				t.Errorf("admin's SCC was modified: %+v", got)
@@ -197,7 +242,7 @@ func TestUserNamespaceLevelPruning(t *testing.T) {
 		}
 	})
 	const existing, fresh = "created-on-4-20", "created-on-4-19"
-	if _, err := scc.ApplySCC(ctx, c.Client, nil, scc.NestedPodmanSCC(existing, 1000, nil)); err != nil {
+	if _, err := scc.Apply(ctx, c.Client, nil, scc.NestedPodmanSCC(existing, 1000, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Simulate(ctx, localcluster.OCP419Default); err != nil {
@@ -205,27 +250,27 @@ func TestUserNamespaceLevelPruning(t *testing.T) {
 	}
 
 	t.Run("4.19_default_is_detected_and_nothing_is_left", func(t *testing.T) {
-		res, err := scc.ApplySCC(ctx, c.Client, nil, scc.NestedPodmanSCC(fresh, 1000, nil))
+		changed, err := scc.Apply(ctx, c.Client, nil, scc.NestedPodmanSCC(fresh, 1000, nil))
 		if !errors.Is(err, scc.ErrUserNamespaceLevelPruned) {
-			t.Fatalf("ApplySCC = %+v, %v; want ErrUserNamespaceLevelPruned", res, err)
+			t.Fatalf("Apply = %t, %v; want ErrUserNamespaceLevelPruned", changed, err)
 		}
 		for _, want := range []string{fresh, "userNamespaceLevel", "4.20", "TechPreviewNoUpgrade"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("message does not mention %q: %v", want, err)
 			}
 		}
-		if res.Changed || sccExists(t, fresh) {
-			t.Errorf("an SCC without userNamespaceLevel was written (Changed=%t)", res.Changed)
+		if changed || sccExists(t, fresh) {
+			t.Errorf("an SCC without userNamespaceLevel was written (changed=%t)", changed)
 		}
 	})
 
 	t.Run("our_scc_that_lost_the_field_is_removed", func(t *testing.T) {
-		if got := getSCC(t, existing); !scc.GrantsCapabilitiesWithoutUserNamespace(got) {
+		if got := getSCC(t, existing); len(scc.LessSafeThanOurs(got)) == 0 {
 			t.Fatalf("precondition: the 4.19 Default schema should show our SCC without userNamespaceLevel: %+v", got)
 		}
-		res, err := scc.ApplySCC(ctx, c.Client, nil, scc.NestedPodmanSCC(existing, 1000, nil))
-		if !errors.Is(err, scc.ErrUserNamespaceLevelPruned) || !res.Changed {
-			t.Fatalf("ApplySCC = %+v, %v; want ErrUserNamespaceLevelPruned after deleting", res, err)
+		changed, err := scc.Apply(ctx, c.Client, nil, scc.NestedPodmanSCC(existing, 1000, nil))
+		if !errors.Is(err, scc.ErrUserNamespaceLevelPruned) || !changed {
+			t.Fatalf("Apply = %t, %v; want ErrUserNamespaceLevelPruned after deleting", changed, err)
 		}
 		if sccExists(t, existing) {
 			t.Error("our SCC that no longer requires pod user namespaces is still there")
@@ -236,53 +281,13 @@ func TestUserNamespaceLevelPruning(t *testing.T) {
 		if err := c.Simulate(ctx, localcluster.OCP420); err != nil {
 			t.Fatal(err)
 		}
-		res, err := scc.ApplySCC(ctx, c.Client, nil, scc.NestedPodmanSCC(fresh, 1000, nil))
-		if err != nil || !res.Changed {
-			t.Fatalf("ApplySCC = %+v, %v", res, err)
+		changed, err := scc.Apply(ctx, c.Client, nil, scc.NestedPodmanSCC(fresh, 1000, nil))
+		if err != nil || !changed {
+			t.Fatalf("Apply = %t, %v", changed, err)
 		}
-		if got := getSCC(t, fresh); got.UserNamespaceLevel != securityv1.NamespaceLevelRequirePod || scc.GrantsCapabilitiesWithoutUserNamespace(got) {
+		if got := getSCC(t, fresh); got.UserNamespaceLevel != securityv1.NamespaceLevelRequirePod || len(scc.LessSafeThanOurs(got)) > 0 {
 			t.Errorf("userNamespaceLevel = %q, want RequirePodLevel", got.UserNamespaceLevel)
 		}
-		if err := scc.DeleteSCC(ctx, c.Client, fresh); err != nil {
-			t.Error(err)
-		}
-	})
-}
-
-func TestPreferBuiltIn(t *testing.T) {
-	c := requireCluster(t)
-	ctx := context.Background()
-	// OpenShift's own nested-container SCC, as the 4.20 simulation installs
-	// it (no label of ours).
-	builtIn := getSCC(t, scc.BuiltInSCCName)
-	check := func(t *testing.T, mode string, minor int, want string) {
-		t.Helper()
-		got, err := scc.PreferBuiltIn(ctx, c.Client, mode, minor)
-		if err != nil || got != want {
-			t.Errorf("PreferBuiltIn(%s, 4.%d) = %q, %v; want %q", mode, minor, got, err, want)
-		}
-	}
-
-	if err := c.Client.Delete(ctx, builtIn); err != nil {
-		t.Fatal(err)
-	}
-	t.Run("absent_built_in_scc_means_our_own", func(t *testing.T) {
-		check(t, "Auto", 20, "")
-	})
-	builtIn.ResourceVersion, builtIn.UID, builtIn.CreationTimestamp, builtIn.ManagedFields = "", "", metav1.Time{}, nil
-	if err := c.Client.Create(ctx, builtIn); err != nil {
-		t.Fatal(err)
-	}
-	t.Run("auto_on_4.20_uses_it", func(t *testing.T) { check(t, "Auto", 20, scc.BuiltInSCCName) })
-	t.Run("auto_on_4.22_uses_it", func(t *testing.T) { check(t, "Auto", 22, scc.BuiltInSCCName) })
-	t.Run("auto_on_4.19_does_not", func(t *testing.T) { check(t, "Auto", 19, "") })
-	t.Run("never_does_not", func(t *testing.T) { check(t, "Never", 20, "") })
-	t.Run("built_in_scc_that_no_longer_requires_user_namespaces_is_not_used", func(t *testing.T) {
-		modified := getSCC(t, scc.BuiltInSCCName)
-		modified.UserNamespaceLevel = securityv1.NamespaceLevelAllowHost
-		if err := c.Client.Update(ctx, modified); err != nil {
-			t.Fatal(err)
-		}
-		check(t, "Auto", 20, "")
+		deleteSCC(t, fresh)
 	})
 }

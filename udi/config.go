@@ -21,10 +21,13 @@ type Config struct {
 
 	// Files of the image.
 	PasswdPath string // /etc/passwd
-	SubUIDPath string // /etc/subuid
-	SubGIDPath string // /etc/subgid
-	DevFuse    string // /dev/fuse
-	DevTun     string // /dev/net/tun
+	// SystemStorageConf is the image's storage.conf, whose additional image
+	// stores the user's storage.conf keeps.
+	SystemStorageConf string // /etc/containers/storage.conf
+	SubUIDPath        string // /etc/subuid
+	SubGIDPath        string // /etc/subgid
+	DevFuse           string // /dev/fuse
+	DevTun            string // /dev/net/tun
 
 	// The user.
 	UID      int
@@ -61,6 +64,23 @@ type Config struct {
 	// Self is this program (udi-setup), which configure and doctor run again
 	// as the user podman runs as for root (see RootDelegate).
 	Self string
+	// OriginalPodman and PodmanWrapper are where the UDI keeps the real
+	// podman and kubedock's wrapper (its ORIGINAL_PODMAN_PATH and
+	// PODMAN_WRAPPER_PATH): ~/.local/bin/podman links to one of them.
+	OriginalPodman string
+	PodmanWrapper  string
+
+	// RuntimeDir is XDG_RUNTIME_DIR ("" in a pod, usually) and TmpDir is
+	// TMPDIR or /tmp: the Docker-compatible API's socket goes into
+	// RuntimeDir, else TmpDir/podman-run-UID, as podman places its own.
+	RuntimeDir string
+	TmpDir     string
+	// DockerAPI: the doctor checks podman's Docker-compatible API on
+	// DockerSocketPath (see ListenDockerAPI).
+	DockerAPI bool
+	// DockerHostEnv is DOCKER_HOST as the process has it; the doctor
+	// checks that it names the socket.
+	DockerHostEnv string
 
 	// PodmanSubIDs, when set, returns the subordinate ranges podman itself
 	// will read for a user (containers/storage's idtools.NewIDMappings). The
@@ -93,28 +113,43 @@ func DefaultConfig() (Config, error) {
 		path = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 	}
 	return Config{
-		UIDMapPath:    "/proc/self/uid_map",
-		GIDMapPath:    "/proc/self/gid_map",
-		StatusPath:    "/proc/self/status",
-		MountInfoPath: "/proc/self/mountinfo",
-		CgroupRoot:    "/sys/fs/cgroup",
-		PasswdPath:    "/etc/passwd",
-		SubUIDPath:    "/etc/subuid",
-		SubGIDPath:    "/etc/subgid",
-		DevFuse:       "/dev/fuse",
-		DevTun:        "/dev/net/tun",
-		UID:           os.Getuid(),
-		GID:           os.Getgid(),
-		UserName:      name,
-		Home:          home,
-		Shell:         "/bin/bash",
-		ConfigHome:    configHome,
-		DataHome:      dataHome,
-		SearchPath:    path,
-		HelperDirs:    []string{"/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman", "/usr/lib/podman", "/usr/sbin", "/sbin"},
-		Runtime:       "auto",
-		PodmanSubIDs:  podmanSubIDs,
+		UIDMapPath:        "/proc/self/uid_map",
+		GIDMapPath:        "/proc/self/gid_map",
+		StatusPath:        "/proc/self/status",
+		MountInfoPath:     "/proc/self/mountinfo",
+		CgroupRoot:        "/sys/fs/cgroup",
+		PasswdPath:        "/etc/passwd",
+		SystemStorageConf: "/etc/containers/storage.conf",
+		SubUIDPath:        "/etc/subuid",
+		SubGIDPath:        "/etc/subgid",
+		DevFuse:           "/dev/fuse",
+		DevTun:            "/dev/net/tun",
+		UID:               os.Getuid(),
+		GID:               os.Getgid(),
+		UserName:          name,
+		Home:              home,
+		Shell:             "/bin/bash",
+		ConfigHome:        configHome,
+		DataHome:          dataHome,
+		SearchPath:        path,
+		HelperDirs:        []string{"/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman", "/usr/lib/podman", "/usr/sbin", "/sbin"},
+		Runtime:           "auto",
+		PodmanSubIDs:      podmanSubIDs,
+
+		OriginalPodman: envOr("ORIGINAL_PODMAN_PATH", "/usr/bin/podman.orig"),
+		PodmanWrapper:  envOr("PODMAN_WRAPPER_PATH", "/usr/bin/podman.wrapper"),
+		RuntimeDir:     os.Getenv("XDG_RUNTIME_DIR"),
+		TmpDir:         envOr("TMPDIR", "/tmp"),
+		DockerAPI:      true,
+		DockerHostEnv:  os.Getenv("DOCKER_HOST"),
 	}, nil
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
 }
 
 // podmanSubIDs is what podman (containers/storage) reads from /etc/subuid and

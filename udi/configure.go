@@ -68,27 +68,14 @@ func Configure(ctx context.Context, cfg Config) (ConfigureReport, error) {
 	} else if asRoot {
 		return r, configureRootDelegate(ctx, cfg, w, &r)
 	}
-	if r.SubUIDs, err = PlanSubIDs(r.UIDMap, cfg.UID); err != nil {
-		return r, fmt.Errorf("plan subordinate UIDs for UID %d: %w", cfg.UID, err)
-	}
-	if r.SubGIDs, err = PlanSubIDs(r.GIDMap, cfg.GID); err != nil {
-		return r, fmt.Errorf("plan subordinate GIDs for GID %d: %w", cfg.GID, err)
-	}
-	subuid, err := readSubIDFile(cfg.SubUIDPath)
-	if err != nil {
-		return r, err
-	}
-	subgid, err := readSubIDFile(cfg.SubGIDPath)
+	files, err := planSubIDFiles(cfg, &r, "", cfg.UID, cfg.GID)
 	if err != nil {
 		return r, err
 	}
 	if r.User, r.Passwd, err = EnsurePasswd(cfg, w); err != nil {
 		return r, err
 	}
-	if r.SubUIDFile, err = writeSubIDs(cfg.SubUIDPath, subuid.WithRanges(r.User.Name, cfg.UID, r.SubUIDs), w); err != nil {
-		return r, err
-	}
-	if r.SubGIDFile, err = writeSubIDs(cfg.SubGIDPath, subgid.WithRanges(r.User.Name, cfg.UID, r.SubGIDs), w); err != nil {
+	if err := files.write(cfg, w, &r, r.User.Name, cfg.UID); err != nil {
 		return r, err
 	}
 	if err := os.MkdirAll(cfg.containersConfigDir(), 0o700); err != nil {
@@ -115,6 +102,48 @@ func readNamespaceMaps(cfg Config) (uids, gids []idtools.IDMap, err error) {
 			"the workspace pod needs hostUsers: false, which the operator sets when nested containers are enabled", cfg.UIDMapPath, FormatIDMap(uids))
 	}
 	return uids, gids, nil
+}
+
+// subIDFiles are the subuid and subgid files as read, before the planned
+// ranges are written into them.
+type subIDFiles struct{ subuid, subgid *SubIDFile }
+
+// planSubIDFiles plans the subordinate IDs of the user uid/gid (name, or
+// "" for the workspace's own user) within this namespace into r, and reads
+// the files they go into; it writes nothing.
+func planSubIDFiles(cfg Config, r *ConfigureReport, name string, uid, gid int) (subIDFiles, error) {
+	who := func(kind string, id int) string {
+		if name == "" {
+			return fmt.Sprintf("%s %d", kind, id)
+		}
+		return fmt.Sprintf("%s (%s %d)", name, kind, id)
+	}
+	var f subIDFiles
+	var err error
+	if r.SubUIDs, err = PlanSubIDs(r.UIDMap, uid); err != nil {
+		return f, fmt.Errorf("plan subordinate UIDs for %s: %w", who("UID", uid), err)
+	}
+	if r.SubGIDs, err = PlanSubIDs(r.GIDMap, gid); err != nil {
+		return f, fmt.Errorf("plan subordinate GIDs for %s: %w", who("GID", gid), err)
+	}
+	if f.subuid, err = readSubIDFile(cfg.SubUIDPath); err != nil {
+		return f, err
+	}
+	if f.subgid, err = readSubIDFile(cfg.SubGIDPath); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// write puts r's planned ranges for the user name (UID uid) into both
+// files, recording in r what was written.
+func (f subIDFiles) write(cfg Config, w fileWriter, r *ConfigureReport, name string, uid int) error {
+	var err error
+	if r.SubUIDFile, err = writeSubIDs(cfg.SubUIDPath, f.subuid.WithRanges(name, uid, r.SubUIDs), w); err != nil {
+		return err
+	}
+	r.SubGIDFile, err = writeSubIDs(cfg.SubGIDPath, f.subgid.WithRanges(name, uid, r.SubGIDs), w)
+	return err
 }
 
 // readSubIDFile reads a subuid or subgid file; a missing one is empty.
@@ -147,11 +176,17 @@ func configureStorage(ctx context.Context, cfg Config, w fileWriter, r *Configur
 		return nil
 	}
 	conditions := storageConditions(cfg, r.UIDMap)
+	stores := AdditionalImageStores(cfg.SystemStorageConf)
 	stored, haveStored := parseStoredDecision(string(current))
 	if haveStored && stored.DecidedFor == conditions {
 		// A later start with nothing changed: the trials would decide the
-		// same.
-		r.Storage, r.StorageTrialsSkipped, r.StorageConf = stored.Choice, true, Unchanged
+		// same. The file is rendered again all the same, in case the image's
+		// additional image stores changed; otherwise nothing is written.
+		how, err := w.write(path, []byte(renderStorageConf(stored.Choice, conditions, stores)), 0o644)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		r.Storage, r.StorageTrialsSkipped, r.StorageConf = stored.Choice, true, how
 		return nil
 	}
 	choice, err := ChooseStorage(ctx, StorageCandidates(cfg))
@@ -159,7 +194,7 @@ func configureStorage(ctx context.Context, cfg Config, w fileWriter, r *Configur
 		return err
 	}
 	r.Storage = choice
-	how, err := w.write(path, []byte(renderStorageConf(choice, conditions)), 0o644)
+	how, err := w.write(path, []byte(renderStorageConf(choice, conditions, stores)), 0o644)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -183,7 +218,12 @@ func foreign(path string) bool {
 	return err == nil && !strings.HasPrefix(string(data), confMarker)
 }
 
-func renderStorageConf(c StorageChoice, conditions string) string {
+// renderStorageConf is the user's storage.conf for the chosen storage. A
+// user's storage.conf replaces the image's /etc/containers/storage.conf
+// whole, so the image's additional image stores (the UDI's /var/lib/shared,
+// read-only images every user sees) are carried over; they hold overlay
+// layers, so only for the overlay driver.
+func renderStorageConf(c StorageChoice, conditions string, stores []string) string {
 	var b strings.Builder
 	b.WriteString(confMarker + " It brings this file up to date at every start;\n")
 	b.WriteString("# delete the first line to keep your own version.\n")
@@ -194,6 +234,14 @@ func renderStorageConf(c StorageChoice, conditions string) string {
 	}
 	fmt.Fprintf(&b, "#   %s: works\n", c.Name)
 	fmt.Fprintf(&b, "[storage]\ndriver = %q\n", c.Driver)
+	if c.Driver == "overlay" && len(stores) > 0 {
+		quoted := make([]string, len(stores))
+		for i, st := range stores {
+			quoted[i] = fmt.Sprintf("%q", st)
+		}
+		b.WriteString("\n[storage.options]\n# The image's additional image stores (its /etc/containers/storage.conf).\n")
+		fmt.Fprintf(&b, "additionalimagestores = [%s]\n", strings.Join(quoted, ", "))
+	}
 	if c.MountProgram != "" {
 		fmt.Fprintf(&b, "\n[storage.options.overlay]\nmount_program = %q\n", c.MountProgram)
 	}
@@ -277,6 +325,9 @@ func (r ConfigureReport) String() string {
 		fmt.Fprintf(&b, "subgid: %s: %s\n", FormatRanges(d.Name, r.SubGIDs), r.SubGIDFile)
 		for _, line := range strings.Split(d.Configure, "\n") {
 			fmt.Fprintf(&b, "%s: %s\n", d.Name, line)
+		}
+		if d.PodmanLinkPath != "" {
+			fmt.Fprintf(&b, "podman for root: first podman in PATH %s: %s\n", d.PodmanLinkPath, d.PodmanLink)
 		}
 		return b.String()
 	}

@@ -10,6 +10,10 @@
 //   - choosing the container storage driver by trial (native overlay in a
 //     scratch user namespace, then fuse-overlayfs, then vfs) and writing the
 //     user's storage.conf and containers.conf;
+//   - podman for a workspace running as root (a delegate user);
+//   - podman's Docker-compatible API for Docker tools, on a socket in the
+//     user's runtime directory, started on first use by a waiter that also
+//     runs the healthchecks podman cannot schedule without systemd;
 //   - the doctor: one check per prerequisite of nested podman, each with the
 //     fix a user or an administrator can apply.
 //

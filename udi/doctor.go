@@ -49,7 +49,11 @@ func Doctor(cfg Config) DoctorReport {
 	if asRoot, err := needsRootDelegate(cfg); err == nil && asRoot {
 		return doctorRoot(cfg)
 	}
-	return newDoctorReport(doctorChecks(cfg))
+	checks := doctorChecks(cfg)
+	if cfg.DockerAPI {
+		checks = append(checks, checkDockerAPI(cfg, cfg.DockerHostEnv))
+	}
+	return newDoctorReport(checks)
 }
 
 // newDoctorReport is the checks with the verdict: OK unless one failed.
@@ -122,6 +126,10 @@ func (r DoctorReport) WriteText(w io.Writer) error {
 }
 
 func ok(name, detail string) Check { return Check{Name: name, Status: StatusOK, Detail: detail} }
+
+func warn(name, detail, fix string) Check {
+	return Check{Name: name, Status: StatusWarn, Detail: detail, Fix: fix}
+}
 
 func fail(name, detail, fix string) Check {
 	return Check{Name: name, Status: StatusFail, Detail: detail, Fix: fix}
@@ -274,10 +282,13 @@ func checkNetwork(cfg Config) Check {
 		return Check{Name: name, Status: StatusWarn,
 			Detail: fmt.Sprintf("%s and %s work, but aardvark-dns is not installed: services of a podman-compose project cannot reach each other by name", outside, netavark),
 			Fix:    "install aardvark-dns in the workspace image"}
-	case find("iptables") == "":
+	case find("iptables") == "" && find("nft") == "":
+		// netavark sets up published ports with nftables (its default since
+		// 1.12, as in podman 5) or iptables (older builds, or containers.conf
+		// firewall_driver).
 		return Check{Name: name, Status: StatusWarn,
-			Detail: fmt.Sprintf("%s reaches out and %s with %s names compose services, but iptables is not installed: publishing a port (podman run -p, compose ports:) fails with \"netavark: No such file or directory\"", outside, netavark, dns),
-			Fix:    "install iptables in the workspace image"}
+			Detail: fmt.Sprintf("%s reaches out and %s with %s names compose services, but neither nft nor iptables is installed: publishing a port (podman run -p, compose ports:) fails with \"netavark: No such file or directory\" or \"netavark: nftables error: unable to execute nft\"", outside, netavark, dns),
+			Fix:    "install nftables (podman 5's netavark) or iptables in the workspace image"}
 	}
 	return ok(name, fmt.Sprintf("%s reaches out; %s with %s: compose services reach each other by name", outside, netavark, dns))
 }

@@ -147,7 +147,16 @@ func TestDoctor(t *testing.T) {
 			say:    []string{"cannot reach each other by name", "install aardvark-dns"}},
 		{name: "no iptables warns: published ports fail", check: "network", want: StatusWarn,
 			break_: func(t *testing.T, c *Config) { os.Remove(filepath.Join(c.HelperDirs[0], "iptables")) },
-			say:    []string{"publishing a port", "netavark: No such file or directory", "install iptables"}},
+			say:    []string{"publishing a port", "netavark: No such file or directory", "unable to execute nft", "install nftables"}},
+		{name: "nft without iptables is enough (podman 5's netavark)", check: "network", want: StatusOK,
+			break_: func(t *testing.T, c *Config) {
+				os.Remove(filepath.Join(c.HelperDirs[0], "iptables"))
+				writeTestFile(t, filepath.Join(c.HelperDirs[0], "nft"), "#!/bin/sh\n")
+				if err := os.Chmod(filepath.Join(c.HelperDirs[0], "nft"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			},
+			say: []string{"compose services reach each other by name"}},
 		{name: "no netavark warns: CNI fallback", check: "network", want: StatusWarn,
 			break_: func(t *testing.T, c *Config) { os.Remove(filepath.Join(c.HelperDirs[0], "netavark")) },
 			say:    []string{"falls back to CNI", "install netavark and aardvark-dns"}},

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // The test binary doubles as the helper processes some tests need: the
@@ -16,6 +17,11 @@ import (
 const (
 	envOverlayProbe = "UDI_TEST_OVERLAY_PROBE"
 	envUnprivileged = "UDI_TEST_UNPRIVILEGED_WRITE"
+	// envFakeAPIService makes the test binary a stand-in for podman's API
+	// service under socket activation.
+	envFakeAPIService = "UDI_TEST_FAKE_API_SERVICE"
+	// envFakeWaiter makes it a Docker API waiter that only holds its socket.
+	envFakeWaiter = "UDI_TEST_FAKE_WAITER"
 )
 
 func TestMain(m *testing.M) {
@@ -33,6 +39,11 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	case os.Getenv(envUnprivileged) != "":
 		os.Exit(unprivileged(os.Args[1], os.Args[2], os.Args[3]))
+	case os.Getenv(envFakeAPIService) != "":
+		os.Exit(fakeAPIService(os.Getenv(envFakeAPIService)))
+	case os.Getenv(envFakeWaiter) != "":
+		time.Sleep(time.Minute)
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }

@@ -168,11 +168,9 @@ func configureRootDelegate(ctx context.Context, cfg Config, w fileWriter, r *Con
 	if err != nil {
 		return err
 	}
-	if r.SubUIDs, err = PlanSubIDs(r.UIDMap, d.UID); err != nil {
-		return fmt.Errorf("plan subordinate UIDs for %s (UID %d): %w", d.Name, d.UID, err)
-	}
-	if r.SubGIDs, err = PlanSubIDs(r.GIDMap, d.GID); err != nil {
-		return fmt.Errorf("plan subordinate GIDs for %s (GID %d): %w", d.Name, d.GID, err)
+	files, err := planSubIDFiles(cfg, r, d.Name, d.UID, d.GID)
+	if err != nil {
+		return err
 	}
 	if e, found, err := LookupPasswd(cfg.PasswdPath, d.UID); err != nil {
 		return err
@@ -187,14 +185,6 @@ func configureRootDelegate(ctx context.Context, cfg Config, w fileWriter, r *Con
 	if cfg.Self == "" {
 		return errors.New("no udi-setup executable configured to run configure as the delegate")
 	}
-	subuid, err := readSubIDFile(cfg.SubUIDPath)
-	if err != nil {
-		return err
-	}
-	subgid, err := readSubIDFile(cfg.SubGIDPath)
-	if err != nil {
-		return err
-	}
 	if r.User, r.Passwd, err = EnsurePasswd(cfg, w); err != nil {
 		return err
 	}
@@ -205,10 +195,7 @@ func configureRootDelegate(ctx context.Context, cfg Config, w fileWriter, r *Con
 		return err
 	}
 	r.RootDelegate = &DelegateReport{RootDelegate: d, Passwd: how}
-	if r.SubUIDFile, err = writeSubIDs(cfg.SubUIDPath, subuid.WithRanges(d.Name, d.UID, r.SubUIDs), w); err != nil {
-		return err
-	}
-	if r.SubGIDFile, err = writeSubIDs(cfg.SubGIDPath, subgid.WithRanges(d.Name, d.UID, r.SubGIDs), w); err != nil {
+	if err := files.write(cfg, w, r, d.Name, d.UID); err != nil {
 		return err
 	}
 	// Root's group may write here, the delegate among it; root keeps the
@@ -233,6 +220,11 @@ func configureRootDelegate(ctx context.Context, cfg Config, w fileWriter, r *Con
 			r.Notes = append(r.Notes, n)
 		}
 	}
+	link, path, err := linkPodmanToSelf(cfg)
+	if err != nil {
+		return err
+	}
+	r.RootDelegate.PodmanLink, r.RootDelegate.PodmanLinkPath = link, path
 	return nil
 }
 
@@ -242,11 +234,17 @@ type DelegateReport struct {
 	Passwd WriteMethod
 	// Configure is the delegate's own configure report.
 	Configure string
+	// PodmanLink is what became of the first podman in PATH (the UDI's
+	// ~/.local/bin/podman), at PodmanLinkPath.
+	PodmanLink     PodmanLink
+	PodmanLinkPath string
 }
 
-// FindPodman is the first podman in searchPath that is not self (udi-setup
-// installed as podman).
-func FindPodman(searchPath, self string) (string, error) {
+// FindPodman is the real podman: the first podman in searchPath that is not
+// self (udi-setup installed as podman), else original, where the UDI keeps
+// podman since it ships kubedock (/usr/bin/podman.orig, behind
+// ~/.local/bin/podman, which may be linked to udi-setup for root).
+func FindPodman(searchPath, self, original string) (string, error) {
 	selfInfo, selfErr := os.Stat(self)
 	for _, dir := range filepath.SplitList(searchPath) {
 		if dir == "" {
@@ -262,7 +260,66 @@ func FindPodman(searchPath, self string) (string, error) {
 		}
 		return p, nil
 	}
-	return "", fmt.Errorf("podman is not installed: no podman in PATH %s other than udi-setup itself", searchPath)
+	if original != "" {
+		if fi, err := os.Stat(original); err == nil && !fi.IsDir() && fi.Mode().Perm()&0o111 != 0 {
+			return original, nil
+		}
+	}
+	return "", fmt.Errorf("podman is not installed: no podman in PATH %s other than udi-setup itself, and no %s", searchPath, original)
+}
+
+// PodmanLink is what configure did with the first podman in PATH for root.
+type PodmanLink string
+
+// Podman links for root, as configure finds them.
+const (
+	podmanLinkIsSelf    PodmanLink = "already udi-setup"
+	podmanLinkKubedock  PodmanLink = "kubedock's wrapper (KUBEDOCK_ENABLED=true): left alone"
+	podmanLinkNotALink  PodmanLink = "not a link to the UDI's podman.orig: left alone"
+	podmanLinkRepointed PodmanLink = "linked to udi-setup instead of podman.orig"
+)
+
+// linkPodmanToSelf makes the UDI's ~/.local/bin/podman, which kubedock_setup
+// links to podman.orig at every start and which comes first in the UDI's
+// PATH, run udi-setup instead, so that root reaches podman through the
+// delegate. It changes only a link to podman.orig: kubedock's wrapper (the
+// user turned kubedock on) and anything else are left as they are.
+func linkPodmanToSelf(cfg Config) (PodmanLink, string, error) {
+	first := lookPath("podman", cfg.SearchPath)
+	if first == "" || cfg.Self == "" {
+		return podmanLinkNotALink, first, nil
+	}
+	if same(first, cfg.Self) {
+		return podmanLinkIsSelf, first, nil
+	}
+	target, err := os.Readlink(first)
+	if err != nil {
+		return podmanLinkNotALink, first, nil
+	}
+	switch {
+	case filepath.Base(target) == "podman.wrapper" || (cfg.PodmanWrapper != "" && same(first, cfg.PodmanWrapper)):
+		return podmanLinkKubedock, first, nil
+	case filepath.Base(target) == "podman.orig" || (cfg.OriginalPodman != "" && same(first, cfg.OriginalPodman)):
+	default:
+		return podmanLinkNotALink, first, nil
+	}
+	tmp := first + ".udi-setup"
+	_ = os.Remove(tmp)
+	if err := os.Symlink(cfg.Self, tmp); err != nil {
+		return "", first, fmt.Errorf("link %s to udi-setup for root: %w", first, err)
+	}
+	if err := os.Rename(tmp, first); err != nil {
+		_ = os.Remove(tmp)
+		return "", first, fmt.Errorf("link %s to udi-setup for root: %w", first, err)
+	}
+	return podmanLinkRepointed, first, nil
+}
+
+// same reports whether two paths name the same file.
+func same(a, b string) bool {
+	ai, aerr := os.Stat(a)
+	bi, berr := os.Stat(b)
+	return aerr == nil && berr == nil && os.SameFile(ai, bi)
 }
 
 // PodmanExec is how to run podman for the calling user: the real podman's
@@ -275,7 +332,7 @@ type PodmanExec struct {
 
 // PlanPodman says how `podman` runs for cfg's user.
 func PlanPodman(cfg Config) (PodmanExec, error) {
-	path, err := FindPodman(cfg.SearchPath, cfg.Self)
+	path, err := FindPodman(cfg.SearchPath, cfg.Self, cfg.OriginalPodman)
 	if err != nil {
 		return PodmanExec{}, err
 	}
@@ -312,6 +369,12 @@ func checkPodmanForRoot(cfg Config) (Check, *RootDelegate) {
 	first := lookPath("podman", cfg.SearchPath)
 	self, selfErr := os.Stat(cfg.Self)
 	firstInfo, firstErr := os.Stat(first)
+	if first != "" && selfErr == nil && firstErr == nil && !os.SameFile(self, firstInfo) {
+		if target, err := os.Readlink(first); err == nil && filepath.Base(target) == "podman.wrapper" {
+			return fail(name, fmt.Sprintf("%s; the first podman in PATH, %s, is kubedock's wrapper (KUBEDOCK_ENABLED=true), which runs podman.orig as root for what kubedock does not serve", why, first),
+				"unset KUBEDOCK_ENABLED to use nested podman (configure then links it to udi-setup), or keep kubedock and run containers as sibling pods"), &d
+		}
+	}
 	if first == "" || selfErr != nil || firstErr != nil || !os.SameFile(self, firstInfo) {
 		return fail(name, fmt.Sprintf("%s; %s is set up, but the first podman in PATH is %q, not udi-setup, so root still gets podman as root", why, RootDelegateName, first), fixRootPodman), &d
 	}
@@ -332,13 +395,16 @@ func doctorRoot(cfg Config) DoctorReport {
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*probeTimeout)
 		defer cancel()
-		out, _ := runAsDelegate(ctx, *d, []string{cfg.Self, "doctor", "-o", "json"}) // exit 1 when a check fails
+		out, _ := runAsDelegate(ctx, *d, []string{cfg.Self, "doctor", "-o", "json", "-docker-api=false"}) // exit 1 when a check fails
 		var dr DoctorReport
 		if err := json.Unmarshal(out, &dr); err != nil || len(dr.Checks) == 0 {
 			checks = append(checks, fail("doctor as "+d.Name, fmt.Sprintf("running the doctor as %s (UID %d) failed: %s", d.Name, d.UID, oneLine(string(out))), fixRootPodman))
 		} else {
 			checks = append(checks, dr.Checks...)
 		}
+	}
+	if cfg.DockerAPI {
+		checks = append(checks, checkDockerAPI(cfg, cfg.DockerHostEnv))
 	}
 	return newDoctorReport(checks)
 }

@@ -265,3 +265,93 @@ func TestConfigureAsRootKeepsTheDelegatesHome(t *testing.T) {
 		t.Error("a second delegate home was made under the new HOME")
 	}
 }
+
+// TestFindPodmanBehindTheUDIsLink: the UDI keeps podman at
+// /usr/bin/podman.orig, reached through ~/.local/bin/podman; once that link
+// is udi-setup (for root) the real podman is still found.
+func TestFindPodmanBehindTheUDIsLink(t *testing.T) {
+	dir := t.TempDir()
+	self := filepath.Join(dir, "udi-setup")
+	orig := filepath.Join(dir, "usr-bin", "podman.orig")
+	for _, f := range []string{self, orig, filepath.Join(dir, "plain", "podman")} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	localBin := filepath.Join(dir, "local-bin")
+	if err := os.MkdirAll(localBin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, filepath.Join(localBin, "podman")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"udi_link_to_self_then_podman_orig", localBin + ":" + filepath.Join(dir, "usr-bin"), orig},
+		{"a_podman_in_path_wins", localBin + ":" + filepath.Join(dir, "plain"), filepath.Join(dir, "plain", "podman")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := FindPodman(tc.path, self, orig)
+			if err != nil || got != tc.want {
+				t.Errorf("FindPodman = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := FindPodman(localBin, self, filepath.Join(dir, "none")); err == nil || !strings.Contains(err.Error(), "podman is not installed") {
+		t.Errorf("without any podman: %v", err)
+	}
+}
+
+// TestLinkPodmanToSelf: configure points the UDI's ~/.local/bin/podman at
+// udi-setup for root only where kubedock_setup linked it to podman.orig;
+// kubedock's wrapper (the user's choice) and anything else stay.
+func TestLinkPodmanToSelf(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target string // "" for a regular file
+		want   PodmanLink
+		after  string
+	}{
+		{"link_to_podman_orig_is_repointed", "podman.orig", podmanLinkRepointed, "udi-setup"},
+		{"kubedocks_wrapper_is_left_alone", "podman.wrapper", podmanLinkKubedock, "podman.wrapper"},
+		{"a_real_podman_is_left_alone", "", podmanLinkNotALink, ""},
+		{"already_udi_setup", "udi-setup", podmanLinkIsSelf, "udi-setup"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			usrBin, localBin := filepath.Join(dir, "usr-bin"), filepath.Join(dir, "local-bin")
+			for _, d := range []string{usrBin, localBin} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, f := range []string{"podman.orig", "podman.wrapper", "udi-setup"} {
+				if err := os.WriteFile(filepath.Join(usrBin, f), []byte("#!/bin/sh\n"+f+"\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			link := filepath.Join(localBin, "podman")
+			if tc.target == "" {
+				if err := os.WriteFile(link, []byte("#!/bin/sh\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.Symlink(filepath.Join(usrBin, tc.target), link); err != nil {
+				t.Fatal(err)
+			}
+			cfg := Config{SearchPath: localBin + ":" + usrBin, Self: filepath.Join(usrBin, "udi-setup"),
+				OriginalPodman: filepath.Join(usrBin, "podman.orig"), PodmanWrapper: filepath.Join(usrBin, "podman.wrapper")}
+			got, path, err := linkPodmanToSelf(cfg)
+			if err != nil || got != tc.want || path != link {
+				t.Fatalf("linkPodmanToSelf = %q, %q, %v; want %q at %s", got, path, err, tc.want, link)
+			}
+			target, _ := os.Readlink(link)
+			if filepath.Base(target) != tc.after && !(tc.after == "" && target == "") {
+				t.Errorf("%s -> %q, want %q", link, target, tc.after)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -137,6 +138,7 @@ func TestRenderStorageConf(t *testing.T) {
 	tests := []struct {
 		name   string
 		choice StorageChoice
+		stores []string
 		want   string
 	}{
 		{name: "fuse-overlayfs names its mount program and why native lost",
@@ -154,6 +156,30 @@ driver = "overlay"
 [storage.options.overlay]
 mount_program = "/usr/bin/fuse-overlayfs"
 `},
+		{name: "the image's additional image stores are kept for overlay",
+			choice: StorageChoice{Name: "native overlay", Driver: "overlay"}, stores: []string{"/var/lib/shared"},
+			want: confMarker + ` It brings this file up to date at every start;
+# delete the first line to keep your own version.
+# Decided for: CONDITIONS
+# Storage driver chosen by trial, best first:
+#   native overlay: works
+[storage]
+driver = "overlay"
+
+[storage.options]
+# The image's additional image stores (its /etc/containers/storage.conf).
+additionalimagestores = ["/var/lib/shared"]
+`},
+		{name: "vfs cannot read overlay stores",
+			choice: StorageChoice{Name: "vfs", Driver: "vfs"}, stores: []string{"/var/lib/shared"},
+			want: confMarker + ` It brings this file up to date at every start;
+# delete the first line to keep your own version.
+# Decided for: CONDITIONS
+# Storage driver chosen by trial, best first:
+#   vfs: works
+[storage]
+driver = "vfs"
+`},
 		{name: "native overlay has no mount program",
 			choice: StorageChoice{Name: "native overlay", Driver: "overlay"},
 			want: confMarker + ` It brings this file up to date at every start;
@@ -167,7 +193,7 @@ driver = "overlay"
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := renderStorageConf(tc.choice, "CONDITIONS"); got != tc.want {
+			if got := renderStorageConf(tc.choice, "CONDITIONS", tc.stores); got != tc.want {
 				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
 			}
 		})
@@ -192,5 +218,38 @@ func TestNativeOverlayTrialDoesNotSyncTheHome(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "work", "work", "incompat", "volatile")); err != nil {
 		t.Errorf("the trial's overlay was not volatile, so its unmount synced the filesystem under it: %v", err)
+	}
+}
+
+// TestAdditionalImageStores reads the list as UBI's storage.conf writes it
+// after the UDI's sed (multi-line, trailing comma), and keeps only stores
+// that exist.
+func TestAdditionalImageStores(t *testing.T) {
+	dir := t.TempDir()
+	shared := filepath.Join(dir, "shared")
+	if err := os.Mkdir(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, conf string
+		want       []string
+	}{
+		{"udi", "[storage.options]\nadditionalimagestores = [\n\"" + shared + "\",\n]\n", []string{shared}},
+		{"missing_store_dropped", "additionalimagestores = [\"" + shared + "\", \"/nonexistent/store\"]\n", []string{shared}},
+		{"commented_out", "#additionalimagestores = [\"" + shared + "\"]\n", nil},
+		{"empty", "[storage.options]\nadditionalimagestores = [\n]\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.name+".conf")
+			if err := os.WriteFile(p, []byte(tc.conf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if got := AdditionalImageStores(p); !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if got := AdditionalImageStores(filepath.Join(dir, "none.conf")); got != nil {
+		t.Errorf("no file: %q", got)
 	}
 }

@@ -110,3 +110,33 @@ func switchNote(cfg Config, before, after StorageChoice) string {
 	return fmt.Sprintf("storage switches from %s to %s; the images in %s stay (same driver, %s) and are mounted with %s from now on; "+
 		"if podman cannot use one, remove it and pull or build it again", before.Name, after.Name, root, after.Driver, after.Name)
 }
+
+var (
+	tomlComment   = regexp.MustCompile(`(?m)#.*$`)
+	imageStores   = regexp.MustCompile(`(?s)additionalimagestores\s*=\s*\[([^\]]*)\]`)
+	tomlBasicText = regexp.MustCompile(`"([^"]*)"`)
+)
+
+// AdditionalImageStores reads additionalimagestores from the image's
+// storage.conf (path), keeping the directories that exist. The UDI lists
+// /var/lib/shared there.
+func AdditionalImageStores(path string) []string {
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	m := imageStores.FindStringSubmatch(tomlComment.ReplaceAllString(string(data), ""))
+	if m == nil {
+		return nil
+	}
+	var stores []string
+	for _, q := range tomlBasicText.FindAllStringSubmatch(m[1], -1) {
+		if fi, err := os.Stat(q[1]); err == nil && fi.IsDir() {
+			stores = append(stores, q[1])
+		}
+	}
+	return stores
+}

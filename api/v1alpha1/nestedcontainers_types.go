@@ -91,6 +91,17 @@ const (
 	ReasonGrantBlocked = "GrantBlocked"
 	// ReasonDetectionInconclusive goes with ReasonKeptLastGood.
 	ReasonDetectionInconclusive = "DetectionInconclusive"
+	// ReasonGrantFailed: in some namespaces the RoleBinding that lets
+	// workspaces use the SCC could not be written (retried); every other
+	// namespace is served.
+	ReasonGrantFailed = "GrantFailed"
+	// ReasonWorkspacesRefusedBySCC: SCC admission refuses pods of
+	// workspaces the operator pinned, which ask for nothing the operator's
+	// own SCC would not allow: the pin or the grants are at fault.
+	ReasonWorkspacesRefusedBySCC = "WorkspacesRefusedBySCC"
+	// ReasonFenceMissing: no admission policy keeps the operator's service
+	// account to what the operator itself writes (manifests/policy).
+	ReasonFenceMissing = "FenceMissing"
 )
 
 // SCCSettings chooses the SecurityContextConstraints workspace pods run
@@ -183,7 +194,9 @@ type NodeCounts struct {
 	UserNamespaces int32 `json:"userNamespaces,omitempty"`
 }
 
-// WorkspaceCounts counts workspace Deployments.
+// WorkspaceCounts counts the Deployments of DevWorkspaces (a Deployment
+// no DevWorkspace controls is not counted, whatever its labels), and the
+// workspaces that fail to start.
 type WorkspaceCounts struct {
 	// total number of workspace Deployments.
 	// +optional
@@ -195,6 +208,61 @@ type WorkspaceCounts struct {
 	// restarted.
 	// +optional
 	PendingRestart int32 `json:"pendingRestart,omitempty"`
+	// failing is the number of workspaces that failed to start (their
+	// DevWorkspace is Failed, or their pods are refused).
+	// +optional
+	Failing int32 `json:"failing,omitempty"`
+	// failingSample names a few of them, and why; those the operator's own
+	// configuration makes fail come first.
+	// +kubebuilder:validation:MaxItems=5
+	// +listType=atomic
+	// +optional
+	FailingSample []FailingWorkspace `json:"failingSample,omitempty"`
+}
+
+// FailingWorkspace is a workspace that failed to start.
+type FailingWorkspace struct {
+	// namespace of the DevWorkspace.
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace"`
+	// name of the DevWorkspace.
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// cause is SCCRefusedOurConfiguration (SCC admission refused a pod the
+	// operator pinned that asks for nothing more than the operator's own
+	// SCC allows), SCCRefused (refused for what the workspace itself asks),
+	// or Other.
+	// +kubebuilder:validation:Enum=SCCRefusedOurConfiguration;SCCRefused;Other
+	Cause string `json:"cause"`
+	// message is the DevWorkspace's status message, or its Deployment's
+	// ReplicaFailure, cut short and quoted: it may hold the workspace
+	// owner's text.
+	// +kubebuilder:validation:MaxLength=512
+	Message string `json:"message"`
+}
+
+// Causes of a FailingWorkspace.
+const (
+	FailureCauseOurConfiguration = "SCCRefusedOurConfiguration"
+	FailureCauseSCCRefused       = "SCCRefused"
+	FailureCauseOther            = "Other"
+)
+
+// SCCStatus names the SCC new workspaces are pinned to.
+type SCCStatus struct {
+	// name of the SCC; empty while workspaces are not pinned.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// builtIn is true when it is OpenShift's own, used as is.
+	// +optional
+	BuiltIn bool `json:"builtIn,omitempty"`
+	// builtInPassedOver says why OpenShift's nested-container SCC, which
+	// the cluster has, is not used with builtIn Auto: the field that keeps
+	// it from admitting workspaces, or makes it less safe than the
+	// operator's own, and the fix.
+	// +kubebuilder:validation:MaxLength=2048
+	// +optional
+	BuiltInPassedOver string `json:"builtInPassedOver,omitempty"`
 }
 
 // NestedContainersStatus is what the operator observed and did.
@@ -213,6 +281,9 @@ type NestedContainersStatus struct {
 	// workspaces counts workspace Deployments.
 	// +optional
 	Workspaces WorkspaceCounts `json:"workspaces,omitempty"`
+	// scc is the SCC new workspaces are pinned to.
+	// +optional
+	SCC SCCStatus `json:"scc,omitempty"`
 	// observedGeneration is the spec generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -227,8 +298,12 @@ type NestedContainersStatus struct {
 // +kubebuilder:validation:XValidation:rule="self.metadata.name == 'cluster'",message="NestedContainers is a singleton: metadata.name must be cluster; create it as `cluster`"
 // +kubebuilder:printcolumn:name="Enabled",type=boolean,JSONPath=`.spec.enabled`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="SCC",type=string,JSONPath=`.status.scc.name`
 // +kubebuilder:printcolumn:name="OpenShift",type=string,JSONPath=`.status.cluster.openshiftVersion`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Degraded",type=string,JSONPath=`.status.conditions[?(@.type=="Degraded")].status`,priority=1
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Degraded")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Pending Restart",type=integer,JSONPath=`.status.workspaces.pendingRestart`,priority=1
 type NestedContainers struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -69,18 +69,26 @@ func (nc *NestedContainers) NormalizedDevices() []string {
 	return NormalizeDevices(nc.Spec.Devices)
 }
 
-// DevicesAnnotation is the value of CRI-O's io.kubernetes.cri-o.Devices pod
-// annotation for spec.devices, e.g. "/dev/fuse,/dev/net/tun".
-func (nc *NestedContainers) DevicesAnnotation() string {
-	return strings.Join(nc.NormalizedDevices(), ",")
-}
-
 // EffectiveRunAsUser is spec.runAsUser, or DefaultRunAsUser when it is unset
 // or outside 1..65535 (the API server rejects such values; an object read
 // from an older schema may still carry one).
 func (nc *NestedContainers) EffectiveRunAsUser() int64 {
-	if nc.Spec.RunAsUser < 1 || nc.Spec.RunAsUser > 65535 {
+	return NormalizeRunAsUser(nc.Spec.RunAsUser)
+}
+
+// MinRunAsUser and MaxRunAsUser bound spec.runAsUser: inside the pod's
+// 65536-ID user namespace, and never 0, which would leave no room for
+// subordinate IDs below it.
+const (
+	MinRunAsUser int64 = 1
+	MaxRunAsUser int64 = 65535
+)
+
+// NormalizeRunAsUser is uid when it lies in MinRunAsUser..MaxRunAsUser,
+// DefaultRunAsUser otherwise.
+func NormalizeRunAsUser(uid int64) int64 {
+	if uid < MinRunAsUser || uid > MaxRunAsUser {
 		return DefaultRunAsUser
 	}
-	return nc.Spec.RunAsUser
+	return uid
 }

@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -32,7 +33,7 @@ func TestNormalizedCapabilities(t *testing.T) {
 	}
 }
 
-func TestDevicesAnnotation(t *testing.T) {
+func TestNormalizedDevices(t *testing.T) {
 	tests := []struct {
 		name    string
 		devices []string
@@ -49,8 +50,8 @@ func TestDevicesAnnotation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			nc := &NestedContainers{Spec: NestedContainersSpec{Devices: tt.devices}}
-			if got := nc.DevicesAnnotation(); got != tt.want {
-				t.Errorf("DevicesAnnotation(%q) = %q, want %q", tt.devices, got, tt.want)
+			if got := strings.Join(nc.NormalizedDevices(), ","); got != tt.want {
+				t.Errorf("NormalizedDevices(%q) = %q, want %q", tt.devices, got, tt.want)
 			}
 		})
 	}

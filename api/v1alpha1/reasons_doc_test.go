@@ -1,36 +1,35 @@
 package v1alpha1_test
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nested-workspaces/enabler/test/goconst"
 )
 
-// The README's table of condition reasons is what an admin reads: every
-// reason the operator can set must be there, and nothing that it cannot.
-func TestREADMEListsEveryConditionReason(t *testing.T) {
+// The administrator's guide's table of condition reasons is what an admin
+// reads: every reason the operator can set must be there, and nothing that
+// it cannot.
+func TestAdminGuideListsEveryConditionReason(t *testing.T) {
 	ours := reasonConstants(t, "nestedcontainers_types.go")
 	detected := reasonConstants(t, "../../detect/rules.go")
 	// Dev Spaces' findings are the operator's Degraded reasons too.
 	for name, value := range reasonConstants(t, "../../detect/devspaces.go") {
 		ours[name] = value
 	}
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/admin.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	table := reasonTable(string(readme))
 	if len(table) == 0 {
-		t.Fatal("README has no condition reason table (| condition | reason | meaning and fix |)")
+		t.Fatal("docs/admin.md has no condition reason table (| condition | reason | meaning and fix |)")
 	}
 	for name, value := range ours {
 		if _, ok := table[value]; !ok {
-			t.Errorf("README's reason table lacks %s (%q)", name, value)
+			t.Errorf("docs/admin.md's reason table lacks %s (%q)", name, value)
 		}
 	}
 	known := map[string]bool{}
@@ -42,48 +41,25 @@ func TestREADMEListsEveryConditionReason(t *testing.T) {
 	}
 	for reason := range table {
 		if !known[reason] {
-			t.Errorf("README lists reason %q, which no constant in api/v1alpha1 or detect defines", reason)
+			t.Errorf("docs/admin.md lists reason %q, which no constant in api/v1alpha1 or detect defines", reason)
 		}
 	}
 }
 
-// reasonConstants maps the names of the string constants named Reason* in
-// a Go file to their values.
+// reasonConstants maps the Reason* string constants of a Go file to their
+// values.
 func reasonConstants(t *testing.T, path string) map[string]string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+	out, err := goconst.Strings(path, "Reason")
 	if err != nil {
 		t.Fatal(err)
-	}
-	out := map[string]string{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		spec, ok := n.(*ast.ValueSpec)
-		if !ok {
-			return true
-		}
-		for i, name := range spec.Names {
-			if !strings.HasPrefix(name.Name, "Reason") || i >= len(spec.Values) {
-				continue
-			}
-			if lit, ok := spec.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				v, err := strconv.Unquote(lit.Value)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out[name.Name] = v
-			}
-		}
-		return true
-	})
-	if len(out) == 0 {
-		t.Fatalf("no Reason constants in %s", path)
 	}
 	return out
 }
 
 var backticked = regexp.MustCompile("`([A-Za-z]+)`")
 
-// reasonTable collects the backticked reasons of the README table whose
+// reasonTable collects the backticked reasons of the table whose
 // header is "| condition | reason | meaning and fix |".
 func reasonTable(readme string) map[string]bool {
 	out := map[string]bool{}

@@ -189,7 +189,7 @@ func TestGoTypesRoundTrip(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = c.Delete(ctx, nc) })
 	if nc.Spec.RunAsUser != enablerv1alpha1.DefaultRunAsUser || nc.Spec.SCC.BuiltIn != enablerv1alpha1.BuiltInAuto ||
-		!slices.Equal(nc.NormalizedCapabilities(), []string{"SETUID", "SETGID"}) || nc.DevicesAnnotation() != "/dev/fuse,/dev/net/tun" {
+		!slices.Equal(nc.NormalizedCapabilities(), []string{"SETUID", "SETGID"}) || strings.Join(nc.NormalizedDevices(), ",") != "/dev/fuse,/dev/net/tun" {
 		t.Errorf("created object not defaulted: %+v", nc.Spec)
 	}
 

@@ -12,7 +12,8 @@ import (
 // newCleanupCommand removes what the operator wrote when the operator no
 // longer runs to do it.
 func newCleanupCommand() *cobra.Command {
-	var kubeconfig, dwoNamespace string
+	var cluster clusterFlags
+	var dwoNamespace string
 	cmd := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Remove everything the operator wrote (after an uninstall in the wrong order)",
@@ -25,10 +26,13 @@ finalizer of the NestedContainers resource, so that it can be deleted.
 Use it when the operator was uninstalled (e.g. through OLM) before the
 NestedContainers resource was deleted. Run it as a cluster admin. It stops at
 the first step that fails and can be run again. Objects without the label
-app.kubernetes.io/managed-by=nested-workspaces-enabler are never touched.`,
+app.kubernetes.io/managed-by=nested-workspaces-enabler are never touched.
+
+The cluster is found from ` + kubeconfigOrder + `;
+--as and --as-group impersonate a cluster admin as oc does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := restConfig(kubeconfig)
+			cfg, err := cluster.restConfig()
 			if err != nil {
 				return &exitError{code: exitFailure, err: err}
 			}
@@ -47,7 +51,7 @@ app.kubernetes.io/managed-by=nested-workspaces-enabler are never touched.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "path to a kubeconfig (default: in-cluster, then KUBECONFIG)")
+	cluster.bindConnection(cmd.Flags(), defaultRequestTimeout)
 	cmd.Flags().StringVar(&dwoNamespace, "dwo-namespace", operator.DefaultDWONamespace, "namespace of the global DevWorkspaceOperatorConfig")
 	return cmd
 }

@@ -14,19 +14,21 @@ import (
 )
 
 type detectOptions struct {
-	kubeconfig string
-	output     string
-	timeout    time.Duration
+	cluster clusterFlags
+	output  string
+	// timeout is the deprecated --timeout, kept for scripts.
+	timeout time.Duration
 }
 
-func reportWriter(format string) (func(io.Writer, *detect.Report) error, bool) {
-	switch format {
-	case "table":
-		return detect.WriteTable, true
-	case "json":
-		return detect.WriteJSON, true
+// defaultRequestTimeout bounds each request of the admin commands
+// (detect, status, gather, cleanup).
+const defaultRequestTimeout = "30s"
+
+func writeReport(w io.Writer, format string, r *detect.Report) error {
+	if format == outputTable {
+		return detect.WriteTable(w, r)
 	}
-	return nil, false
+	return writeStructured(w, format, r)
 }
 
 func newDetectCommand() *cobra.Command {
@@ -40,32 +42,35 @@ whether workspaces can run podman in pod user namespaces, and if not, what to
 change. For each CheCluster it shows container run and build, their SCCs, and
 any field of Che's configuration that contradicts nested containers.
 
+The cluster is found from ` + kubeconfigOrder + `.
+
 Exit status: 0 supported, 1 unsupported, 2 the cluster could not be read
 (unreachable, or a read is not permitted: the message names the permission).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("timeout") && !cmd.Flags().Changed("request-timeout") {
+				opts.cluster.requestTimeout = opts.timeout.String()
+			}
 			return runDetect(cmd.Context(), opts, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.kubeconfig, "kubeconfig", "", "path to a kubeconfig (default: $KUBECONFIG, then in-cluster, then ~/.kube/config)")
-	f.StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
+	opts.cluster.bindConnection(f, defaultRequestTimeout)
+	bindOutput(f, &opts.output)
 	f.DurationVar(&opts.timeout, "timeout", 30*time.Second, "timeout of each request to the API server")
+	_ = f.MarkDeprecated("timeout", "use --request-timeout, as oc")
 	return cmd
 }
 
 // runDetect prints the report; its error carries the exit code.
 func runDetect(ctx context.Context, opts detectOptions, out io.Writer) error {
-	write, ok := reportWriter(opts.output)
-	if !ok {
-		return &exitError{code: exitFailure, err: fmt.Errorf("--output %q: use table or json", opts.output)}
+	if err := checkOutput(opts.output); err != nil {
+		return &exitError{code: exitFailure, err: err}
 	}
-	cfg, err := restConfig(opts.kubeconfig)
+	cfg, err := opts.cluster.restConfig()
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.Timeout = opts.timeout
 	rest.AddUserAgent(cfg, "nested-enabler-detect")
 	d, err := detect.NewDetector(cfg, nil)
 	if err != nil {
@@ -80,7 +85,7 @@ func runDetect(ctx context.Context, opts detectOptions, out io.Writer) error {
 		return &exitError{code: exitFailure, err: explainReadError(cfg.Host, err)}
 	}
 	report.AddDevSpaces(devSpaces)
-	if err := write(out, report); err != nil {
+	if err := writeReport(out, opts.output, report); err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
 	if report.Verdict != detect.Supported {

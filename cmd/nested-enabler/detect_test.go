@@ -29,12 +29,16 @@ current-context: c
 		code int
 		want string
 	}{
-		{"unknown_output_format_is_an_error", []string{"detect", "--kubeconfig", unreachable, "-o", "yaml"}, nil, 2, `--output "yaml": use table or json`},
+		{"unknown_output_format_is_an_error", []string{"detect", "--kubeconfig", unreachable, "-o", "xml"}, nil, 2, `--output "xml": use table, json or yaml`},
 		{"unknown_flag_points_at_help", []string{"detect", "--bogus"}, nil, 2, "see nested-enabler detect --help"},
 		{"missing_kubeconfig_file", []string{"detect", "--kubeconfig", filepath.Join(t.TempDir(), "absent")}, nil, 2, "load kubeconfig"},
 		{"no_kubeconfig_anywhere", []string{"detect"}, map[string]string{"KUBECONFIG": "", "HOME": t.TempDir(), "KUBERNETES_SERVICE_HOST": ""}, 2, "pass --kubeconfig or set KUBECONFIG"},
-		{"unreachable_cluster", []string{"detect", "--kubeconfig", unreachable, "--timeout", "5s"}, nil, 2, "cannot read the cluster at https://127.0.0.1:1"},
-		{"kubeconfig_from_environment", []string{"detect", "--timeout", "5s"}, map[string]string{"KUBECONFIG": unreachable}, 2, "cannot read the cluster at https://127.0.0.1:1"},
+		{"unreachable_cluster", []string{"detect", "--kubeconfig", unreachable, "--request-timeout", "5s"}, nil, 2, "cannot read the cluster at https://127.0.0.1:1"},
+		{"deprecated_timeout_still_works", []string{"detect", "--kubeconfig", unreachable, "--timeout", "5s"}, nil, 2, "cannot read the cluster at https://127.0.0.1:1"},
+		{"kubeconfig_from_environment", []string{"detect", "--request-timeout", "5s"}, map[string]string{"KUBECONFIG": unreachable}, 2, "cannot read the cluster at https://127.0.0.1:1"},
+		{"unknown_context_is_named", []string{"detect", "--kubeconfig", unreachable, "--context", "nope"}, nil, 2, `--context nope: context "nope" does not exist`},
+		{"bad_request_timeout_is_named", []string{"detect", "--kubeconfig", unreachable, "--request-timeout", "soon"}, nil, 2, `--request-timeout "soon": use a duration`},
+		{"as_group_needs_as", []string{"detect", "--kubeconfig", unreachable, "--as-group", "system:masters"}, nil, 2, "--as-group needs --as"},
 		{"help_succeeds", []string{"detect", "--help"}, nil, 0, "Exit status: 0 supported, 1 unsupported, 2"},
 	}
 	for _, tc := range cases {
@@ -56,7 +60,7 @@ current-context: c
 
 func TestRootCommandHasEverySubcommand(t *testing.T) {
 	root := newRootCommand()
-	for _, name := range []string{"run", "detect", "cleanup"} {
+	for _, name := range []string{"run", "detect", "status", "gather", "cleanup", "version"} {
 		if c, _, err := root.Find([]string{name}); err != nil || c.Name() != name {
 			t.Errorf("subcommand %s: %v", name, err)
 		}

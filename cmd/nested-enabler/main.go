@@ -1,7 +1,14 @@
-// Command nested-enabler is the nested-workspaces operator binary: `run`
-// runs the operator, `detect` reports what a cluster supports. The demo on
-// an embedded local control plane is its own command,
-// cmd/nested-workspaces-demo, so that this binary links no test harness.
+// Command nested-enabler is the nested-workspaces operator binary and its
+// admin CLI: `run` runs the operator; `detect` reports what a cluster
+// supports, `status` shows the NestedContainers resource, `gather`
+// collects what a support case needs, `cleanup` removes what the operator
+// wrote, `version` says which build this is. The demo on an embedded local
+// control plane is its own command, cmd/nested-workspaces-demo, so that
+// this binary links no test harness.
+//
+// Installed as kubectl-nested_enabler (or oc-nested_enabler) somewhere on
+// PATH, it is also `kubectl nested-enabler` and `oc nested-enabler`
+// through their plugin mechanism, and its help says so.
 package main
 
 import (
@@ -10,11 +17,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 )
 
 // Exit codes. Subcommands return an *exitError for anything but exitFailure.
@@ -25,12 +31,36 @@ const (
 )
 
 func main() {
-	os.Exit(execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(executeAs(context.Background(), commandName(os.Args[0]), os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // execute runs the CLI with args and returns the process exit code.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return executeAs(ctx, binaryName, args, stdout, stderr)
+}
+
+// binaryName is the command's name when run as itself.
+const binaryName = "nested-enabler"
+
+// commandName is how the user invoked the binary: "kubectl nested-enabler"
+// or "oc nested-enabler" when it was found as a plugin (kubectl and oc run
+// kubectl-nested_enabler for `kubectl nested-enabler`), else binaryName.
+func commandName(argv0 string) string {
+	base := filepath.Base(argv0)
+	for _, cli := range []string{"kubectl", "oc"} {
+		if plugin, ok := strings.CutPrefix(base, cli+"-"); ok {
+			return cli + " " + strings.ReplaceAll(plugin, "_", "-")
+		}
+	}
+	return binaryName
+}
+
+// executeAs runs the CLI, its help naming it name.
+func executeAs(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
 	root := newRootCommand()
+	if name != binaryName {
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: name}
+	}
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -51,7 +81,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "nested-enabler",
+		Use:           binaryName,
 		Short:         "Run podman inside OpenShift Dev Spaces workspaces, safely, through user namespaces",
 		SilenceUsage:  true,
 		SilenceErrors: true, // execute prints them, once
@@ -59,7 +89,7 @@ func newRootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())
 	})
-	root.AddCommand(newRunCommand(), newDetectCommand(), newCleanupCommand())
+	root.AddCommand(newRunCommand(), newDetectCommand(), newStatusCommand(), newGatherCommand(), newCleanupCommand(), newVersionCommand())
 	return root
 }
 
@@ -77,26 +107,3 @@ func (e *exitError) Error() string {
 }
 
 func (e *exitError) Unwrap() error { return e.err }
-
-// restConfig loads --kubeconfig when given, else what controller-runtime
-// finds: KUBECONFIG, the in-cluster config, ~/.kube/config.
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig != "" {
-		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-		if err != nil {
-			return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
-		}
-		if cfg.QPS == 0 {
-			// As controller-runtime's own loader does: no client-side rate
-			// limit (the API server's priority and fairness applies), so
-			// that granting 1,000 namespaces does not take minutes.
-			cfg.QPS = -1
-		}
-		return cfg, nil
-	}
-	cfg, err := ctrlconfig.GetConfig()
-	if err != nil {
-		return nil, fmt.Errorf("find a kubeconfig (pass --kubeconfig or set KUBECONFIG): %w", err)
-	}
-	return cfg, nil
-}

@@ -98,7 +98,7 @@ func TestRunServesProbesMetricsAndLeaderElection(t *testing.T) {
 	scraper := serviceAccountToken(t, c, "scraper", "nested-workspaces-enabler-metrics-reader")
 	stranger := serviceAccountToken(t, c, "stranger", "")
 	metricsURL := "https://" + metricsAddr + "/metrics"
-	waitHTTPS(t, metricsURL, scraper, http.StatusOK, `nested_workspaces_condition{type="Ready"} 1`)
+	waitHTTPS(t, metricsURL, scraper, http.StatusOK, `nested_workspaces_condition{reason="Configured",type="Ready"} 1`)
 	waitHTTPS(t, metricsURL, scraper, http.StatusOK, `controller_runtime_reconcile_total{controller="nestedcontainers",result="success"}`)
 	waitHTTPS(t, metricsURL, "", http.StatusUnauthorized, "")
 	waitHTTPS(t, metricsURL, stranger, http.StatusForbidden, "")

@@ -4,6 +4,9 @@
 //
 //	udi-setup configure   run by the image's entrypoint at every start
 //	udi-setup doctor      says, one line per prerequisite, what is missing
+//	udi-setup docker-api  serves podman's Docker-compatible API, started on
+//	                      first use (the entrypoint runs it in the background)
+//	udi-setup docker-host prints DOCKER_HOST for that API
 //	podman                installed as /usr/local/bin/podman: runs the real
 //	                      podman, for root as the user configure set up
 //	                      for it (see udi.RootDelegate)
@@ -18,8 +21,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/nested-workspaces/enabler/udi"
@@ -29,6 +34,11 @@ import (
 // binary with, inside a scratch user and mount namespace.
 const probeCommand = "probe-overlay"
 
+// dockerAPIExecCommand is the hidden subcommand the Docker API waiter
+// (udi-setup docker-api) runs for each burst of clients: podman's API
+// service on the socket it holds.
+const dockerAPIExecCommand = "docker-api-exec"
+
 const usage = `udi-setup makes rootless podman work in a workspace pod with its own user namespace.
 
 Usage:
@@ -36,8 +46,16 @@ Usage:
       Add the passwd entry, write /etc/subuid and /etc/subgid from the pod's
       uid_map/gid_map, choose the storage driver by trial and write
       ~/.config/containers/{storage,containers}.conf. Silent on success.
-  udi-setup doctor [-o text|json]
+  udi-setup doctor [-o text|json] [-docker-api=false]
       Check every prerequisite of nested podman; exit 1 if podman cannot work.
+  udi-setup docker-api
+      Serve podman's Docker-compatible API on RUNTIME_DIR/podman/podman.sock,
+      starting podman's service on first use; runs until stopped (the image's
+      entrypoint starts it in the background). Exits at once when another
+      waiter serves the socket.
+  udi-setup docker-host
+      Print DOCKER_HOST for the Docker-compatible API (unix://...podman.sock);
+      exit 1 when nothing serves it.
   udi-setup podman ARGS...   (or udi-setup installed as "podman")
       Run the real podman; as root without CAP_SYS_ADMIN, as the user
       configure set up for podman as root.
@@ -62,6 +80,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return doctor(args[1:], stdout, stderr)
 	case probeCommand:
 		return probe(args[1:], stderr)
+	case "docker-host":
+		return dockerHost(stdout, stderr)
+	case udi.DockerAPICommand:
+		return dockerAPI(stdout, stderr)
+	case dockerAPIExecCommand:
+		return dockerAPIExec(stderr)
 	case "podman":
 		return podman(args[1:], stderr)
 	case "-h", "-help", "--help", "help":
@@ -131,6 +155,7 @@ func doctor(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	output := fs.String("o", "text", "output format: text or json")
+	dockerAPI := fs.Bool("docker-api", true, "check podman's Docker-compatible API")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -143,6 +168,7 @@ func doctor(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "udi-setup doctor: %v\n", err)
 		return 1
 	}
+	cfg.DockerAPI = *dockerAPI
 	report := udi.Doctor(cfg)
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)
@@ -183,19 +209,91 @@ func probe(args []string, stderr io.Writer) int {
 func podman(args []string, stderr io.Writer) int {
 	cfg, err := config()
 	if err == nil {
-		err = execPodman(cfg, args)
+		err = execPodman(cfg, args, os.Environ())
 	}
 	fmt.Fprintf(stderr, "podman (udi-setup): %v\n", err)
 	return 125 // podman's own exit code for an error of podman itself
 }
 
-func execPodman(cfg udi.Config, args []string) error {
+// dockerHost prints DOCKER_HOST for the API socket configure set up.
+func dockerHost(stdout, stderr io.Writer) int {
+	cfg, err := config()
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup docker-host: %v\n", err)
+		return 1
+	}
+	if _, err := os.Stat(cfg.DockerSocketPath()); err != nil {
+		fmt.Fprintf(stderr, "udi-setup docker-host: no Docker API socket at %s: run udi-setup configure\n", cfg.DockerSocketPath())
+		return 1
+	}
+	fmt.Fprintln(stdout, cfg.DockerHost())
+	return 0
+}
+
+// dockerAPI is the waiter: it binds the API socket and starts podman's
+// service for each burst of clients, until stopped.
+func dockerAPI(stdout, stderr io.Writer) int {
+	cfg, err := config()
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPICommand, err)
+		return 1
+	}
+	l, served, err := udi.ListenDockerAPI(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPICommand, err)
+		return 1
+	}
+	if l == nil {
+		fmt.Fprintln(stdout, served)
+		return 0
+	}
+	socket, err := l.File()
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPICommand, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logPath := filepath.Join(filepath.Dir(cfg.DockerSocketPath()), udi.DockerAPILog)
+	start := func(log *os.File) *exec.Cmd {
+		cmd := exec.Command(cfg.Self, dockerAPIExecCommand)
+		cmd.ExtraFiles = []*os.File{socket} // fd 3
+		cmd.Stdout, cmd.Stderr = log, log
+		return cmd
+	}
+	// podman as the user runs it (for root: udi-setup's podman, the delegate).
+	podman := func(ctx context.Context, args ...string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, cfg.Self, append([]string{"podman"}, args...)...)
+		cmd.Env = append(os.Environ(), "PODMAN_IGNORE_CGROUPSV1_WARNING=1")
+		return cmd.Output()
+	}
+	err = udi.ServeDockerAPI(ctx, int(socket.Fd()), logPath, start, func(ctx context.Context) { udi.RunHealthchecks(ctx, podman, udi.HealthPoll) })
+	if err != nil {
+		fmt.Fprintf(stderr, "udi-setup %s: %v\n", udi.DockerAPICommand, err)
+		return 1
+	}
+	return 0
+}
+
+// dockerAPIExec becomes podman's API service on the socket at fd 3, passed
+// with systemd's socket activation protocol, as the user podman runs as.
+func dockerAPIExec(stderr io.Writer) int {
+	cfg, err := config()
+	if err == nil {
+		idle := strconv.Itoa(int(udi.DockerAPIIdle.Seconds()))
+		// exec keeps the PID: LISTEN_PID is podman's.
+		err = execPodman(cfg, []string{"system", "service", "--time", idle}, udi.ListenFDsEnv(os.Environ(), os.Getpid()))
+	}
+	fmt.Fprintf(stderr, "udi-setup %s: %v\n", dockerAPIExecCommand, err)
+	return 125
+}
+
+func execPodman(cfg udi.Config, args, env []string) error {
 	plan, err := udi.PlanPodman(cfg)
 	if err != nil {
 		return err
 	}
 	argv := append([]string{"podman"}, args...)
-	env := os.Environ()
 	if d := plan.Delegate; d != nil {
 		// Groups, then GID, then UID: after the UID the process may no
 		// longer change the others. Go applies each to every thread.

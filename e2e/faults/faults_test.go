@@ -27,17 +27,20 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/detect"
+	"github.com/nested-workspaces/enabler/grants"
 	"github.com/nested-workspaces/enabler/operator"
+	"github.com/nested-workspaces/enabler/owned"
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/test/operatortest"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 const (
@@ -61,9 +64,9 @@ func TestConflictOnEveryWriteKind(t *testing.T) {
 
 	got := strings.Join(injector.Kinds(), "\n")
 	for _, want := range []string{
-		"POST securitycontextconstraints", "POST clusterroles", "POST rolebindings", "POST clusterrolebindings",
+		"POST securitycontextconstraints", "POST clusterroles", "POST rolebindings",
 		"PATCH devworkspaceoperatorconfigs", "PATCH nestedcontainers", "PUT nestedcontainers/status",
-		"DELETE rolebindings", "DELETE clusterrolebindings", "DELETE clusterroles", "DELETE securitycontextconstraints",
+		"DELETE rolebindings", "DELETE clusterroles", "DELETE securitycontextconstraints",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no 409 was injected on %q; injected on:\n%s", want, got)
@@ -168,7 +171,7 @@ func cluster(t *testing.T) *localcluster.Cluster {
 		t.Fatal(err)
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "workspace0123456789abcdef-sa", Namespace: workspaceNS,
-		Labels: map[string]string{operator.WorkspaceIDLabel: "workspace0123456789abcdef"},
+		Labels: map[string]string{workspaces.IDLabel: "workspace0123456789abcdef"},
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: dwv2.SchemeGroupVersion.String(), Kind: "DevWorkspace",
 			Name: ws.Name, UID: ws.UID, Controller: ptr(true), BlockOwnerDeletion: ptr(true)}}}}
 	if err := c.Client.Create(ctx, sa); err != nil {
@@ -191,25 +194,7 @@ func startOperator(t *testing.T, cfg *rest.Config) {
 
 func setSpec(t *testing.T, c *localcluster.Cluster, enabled bool, builtIn enablerv1alpha1.BuiltInMode) {
 	t.Helper()
-	ctx := context.Background()
-	nc := &enablerv1alpha1.NestedContainers{}
-	err := c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc)
-	if apierrors.IsNotFound(err) {
-		nc = &enablerv1alpha1.NestedContainers{ObjectMeta: metav1.ObjectMeta{Name: enablerv1alpha1.ClusterName}}
-		nc.Spec.Enabled, nc.Spec.SCC.BuiltIn = enabled, builtIn
-		if err := c.Client.Create(ctx, nc); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(nc.DeepCopy())
-	nc.Spec.Enabled, nc.Spec.SCC.BuiltIn = enabled, builtIn
-	if err := c.Client.Patch(ctx, nc, patch); err != nil {
-		t.Fatal(err)
-	}
+	operatortest.SetSpec(t, c.Client, func(s *enablerv1alpha1.NestedContainersSpec) { s.Enabled, s.SCC.BuiltIn = enabled, builtIn })
 }
 
 func waitReady(t *testing.T, c *localcluster.Cluster, reason string) {
@@ -234,7 +219,7 @@ func assertConfigured(t *testing.T, c *localcluster.Cluster) {
 		t.Errorf("our SCC: %v", err)
 	}
 	rb := &rbacv1.RoleBinding{}
-	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: workspaceNS, Name: operator.UseBindingName(enablerv1alpha1.DefaultSCCName)}, rb); err != nil {
+	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: workspaceNS, Name: grants.UseClusterRoleName(enablerv1alpha1.DefaultSCCName)}, rb); err != nil {
 		t.Errorf("the workspace namespace's RoleBinding: %v", err)
 	} else if len(rb.Subjects) != 1 || rb.Subjects[0].Name != "workspace0123456789abcdef-sa" {
 		t.Errorf("RoleBinding subjects = %v", rb.Subjects)
@@ -246,36 +231,18 @@ func assertConfigured(t *testing.T, c *localcluster.Cluster) {
 
 func assertNothingOfOurs(t *testing.T, c *localcluster.Cluster) {
 	t.Helper()
-	ctx := context.Background()
 	localcluster.Eventually(t, timeout, "nothing of ours left", func() error {
-		for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}, &rbacv1.RoleBindingList{}, &securityv1.SecurityContextConstraintsList{}} {
-			if err := c.Client.List(ctx, list, client.MatchingLabels(scc.ManagedLabels())); err != nil {
-				return err
-			}
-			if n := meta.LenList(list); n > 0 {
-				return fmt.Errorf("%d %T of ours left", n, list)
-			}
-		}
-		if got := pinned(t, c); got != "" {
-			return fmt.Errorf("DWOC still pins %q", got)
-		}
-		return nil
+		return operatortest.NothingOfOurs(context.Background(), c.Client, operator.DefaultDWONamespace)
 	})
 }
 
 func pinned(t *testing.T, c *localcluster.Cluster) string {
 	t.Helper()
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(operator.DWOConfigGVK)
-	err := c.Client.Get(context.Background(), client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: operator.DWOConfigName}, u)
-	if apierrors.IsNotFound(err) {
-		return ""
-	}
+	got, err := operatortest.PinnedSCC(context.Background(), c.Client, operator.DefaultDWONamespace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _, _ := unstructured.NestedString(u.Object, "config", "workspace", "podAnnotations", operator.RequiredSCCAnnotation)
-	return v
+	return got
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -338,7 +305,7 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 	}
 	localcluster.Eventually(t, timeout, "every grant in place, none too many", func() error {
 		rbs := &rbacv1.RoleBindingList{}
-		if err := c.Client.List(ctx, rbs, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+		if err := c.Client.List(ctx, rbs, client.MatchingLabels(owned.Labels())); err != nil {
 			return err
 		}
 		if len(rbs.Items) != len(want) {
@@ -355,8 +322,8 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 		}
 		return nil
 	})
-	// The workspace counter's watch came back with the API server: a
-	// workspace Deployment created after the restart is counted.
+	// The workspaces' watch came back with the API server: a workspace
+	// created after the restart is counted.
 	counted := func() int32 {
 		nc := &enablerv1alpha1.NestedContainers{}
 		if err := c.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
@@ -365,15 +332,35 @@ func TestControlPlaneRestartDuringToggleOn(t *testing.T) {
 		return nc.Status.Workspaces.Total
 	}
 	base := counted()
-	if err := c.Client.Create(ctx, dwo.StoppedWorkspaceDeployment(workspaceNS, "after-restart")); err != nil {
-		t.Fatal(err)
-	}
+	workspaceWithDeployment(t, c, workspaceNS, "after-restart")
 	localcluster.Eventually(t, timeout, "the workspace created after the restart counted", func() error {
 		if got := counted(); got != base+1 {
 			return fmt.Errorf("status.workspaces.total %d, want %d", got, base+1)
 		}
 		return nil
 	})
+}
+
+// workspaceWithDeployment creates a DevWorkspace with the Deployment DWO
+// would render for it (DWO does not run here): its status names the
+// workspace's ID, which names the Deployment it controls.
+func workspaceWithDeployment(t *testing.T, c *localcluster.Cluster, ns, name string) {
+	t.Helper()
+	ctx := context.Background()
+	ws := dwo.SampleWorkspace(ns, name)
+	if err := c.Client.Create(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	d := dwo.StoppedWorkspaceDeployment(ns, name)
+	ws.Status.DevWorkspaceId, ws.Status.Phase = d.Name, dwv2.DevWorkspaceStatusStopped
+	if err := c.Client.Status().Update(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	d.OwnerReferences = []metav1.OwnerReference{{APIVersion: dwv2.SchemeGroupVersion.String(), Kind: "DevWorkspace",
+		Name: ws.Name, UID: ws.UID, Controller: ptr(true), BlockOwnerDeletion: ptr(true)}}
+	if err := c.Client.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // workspace creates a DevWorkspace and the service account it controls, as
@@ -388,7 +375,7 @@ func workspace(t *testing.T, c *localcluster.Cluster, ns, name string) string {
 	}
 	id := "workspace" + strings.ReplaceAll(string(ws.UID), "-", "")[:16]
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: id + "-sa", Namespace: ns,
-		Labels: map[string]string{operator.WorkspaceIDLabel: id},
+		Labels: map[string]string{workspaces.IDLabel: id},
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: dwv2.SchemeGroupVersion.String(), Kind: "DevWorkspace",
 			Name: ws.Name, UID: ws.UID, Controller: ptr(true), BlockOwnerDeletion: ptr(true)}}}}
 	if err := c.Client.Create(ctx, sa); err != nil {
@@ -490,16 +477,5 @@ func (d *flakyDetector) Detect(ctx context.Context) (*detect.Report, error) {
 // poke makes the operator reconcile: an annotation change on the resource.
 func poke(t *testing.T, c *localcluster.Cluster) {
 	t.Helper()
-	nc := &enablerv1alpha1.NestedContainers{}
-	if err := c.Client.Get(context.Background(), client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(nc.DeepCopy())
-	if nc.Annotations == nil {
-		nc.Annotations = map[string]string{}
-	}
-	nc.Annotations["test/poke"] = time.Now().Format(time.RFC3339Nano)
-	if err := c.Client.Patch(context.Background(), nc, patch); err != nil {
-		t.Fatal(err)
-	}
+	operatortest.Poke(t, c.Client)
 }

@@ -5,12 +5,15 @@ package images_test
 
 import (
 	"context"
+	"debug/elf"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,13 +91,82 @@ func TestOperatorImage(t *testing.T) {
 	// What `make images IMAGE=...` runs.
 	build := exec.Command("bash", "hack/build-images.sh")
 	build.Dir = repo
-	build.Env = append(os.Environ(), "IMAGE="+testImage, "PODMAN="+p.commandLine())
+	arches := makeDefault(t, repo, "ARCHES")
+	build.Env = append(os.Environ(), "IMAGE="+testImage, "ARCHES="+arches, "PODMAN="+p.commandLine())
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("hack/build-images.sh: %v\n%s", err, out)
 	} else {
 		t.Logf("%s", out)
 	}
 
+	// One manifest list: an image per architecture of the Makefile's
+	// ARCHES, each holding the binary for it and the licence.
+	t.Run("one_manifest_list_of_every_architecture", func(t *testing.T) {
+		var list struct {
+			Manifests []struct {
+				Digest   string `json:"digest"`
+				Platform struct {
+					Architecture string `json:"architecture"`
+					OS           string `json:"os"`
+				} `json:"platform"`
+			} `json:"manifests"`
+		}
+		if err := json.Unmarshal([]byte(p.must(t, "manifest", "inspect", ref)), &list); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range list.Manifests {
+			arch := m.Platform.Architecture
+			got = append(got, arch)
+			instance := testImage + "@" + m.Digest
+			if a := strings.TrimSpace(p.must(t, "image", "inspect", "--format", "{{.Architecture}}", instance)); a != arch || m.Platform.OS != "linux" {
+				t.Errorf("%s: image architecture %q, list says %s/%s", instance, a, m.Platform.OS, arch)
+			}
+			root := strings.TrimSpace(p.must(t, "image", "mount", instance))
+			machine := elfMachine(t, filepath.Join(root, "nested-enabler"))
+			if want := goarchMachine[arch]; machine != want {
+				t.Errorf("%s holds a binary for %s, want %s", arch, machine, want)
+			}
+			if _, err := os.Stat(filepath.Join(root, "licenses", "LICENSE")); err != nil {
+				t.Errorf("%s: %v", arch, err)
+			}
+			p.must(t, "image", "unmount", instance)
+		}
+		if strings.Join(got, " ") != arches {
+			t.Errorf("manifest list architectures %q, want the Makefile's ARCHES %q", got, arches)
+		}
+	})
+	t.Run("version_is_stamped", func(t *testing.T) {
+		out := p.must(t, "run", "--rm", "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096", "--network", "none", ref, "version", "-o", "json")
+		var info struct{ Version string }
+		if err := json.Unmarshal([]byte(out), &info); err != nil || info.Version != strings.TrimSpace(string(version)) {
+			t.Errorf("version -o json in the image: %s (%v)", out, err)
+		}
+	})
+	t.Run("the_catalog_image_holds_the_catalog", func(t *testing.T) {
+		// The opm base cannot be pulled here: scratch stands in for it, so
+		// this proves the catalog's place and label, not opm serving it.
+		cat := exec.Command("bash", "hack/build-catalog-image.sh")
+		cat.Dir = repo
+		cat.Env = append(os.Environ(), "IMAGE="+testImage, "OPM_IMAGE=scratch", "PODMAN="+p.commandLine())
+		if out, err := cat.CombinedOutput(); err != nil {
+			t.Fatalf("hack/build-catalog-image.sh: %v\n%s", err, out)
+		}
+		catalogRef := testImage + "-catalog:v" + strings.TrimSpace(string(version))
+		if label := strings.TrimSpace(p.must(t, "image", "inspect", "--format", `{{index .Labels "operators.operatorframework.io.index.configs.v1"}}`, catalogRef)); label != "/configs" {
+			t.Errorf("configs label %q, want /configs", label)
+		}
+		root := strings.TrimSpace(p.must(t, "image", "mount", catalogRef))
+		defer p.must(t, "image", "unmount", catalogRef)
+		got, err := os.ReadFile(filepath.Join(root, "configs", "nested-workspaces-enabler", "catalog.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join(repo, "catalog", "nested-workspaces-enabler", "catalog.yaml"))
+		if err != nil || string(got) != string(want) {
+			t.Errorf("the image's catalog differs from catalog/ (%v)", err)
+		}
+	})
 	t.Run("runs_as_a_numeric_non_root_user", func(t *testing.T) {
 		user := strings.TrimSpace(p.must(t, "image", "inspect", "--format", "{{.Config.User}}", ref))
 		uid, _, _ := strings.Cut(user, ":")
@@ -119,6 +191,20 @@ func TestOperatorImage(t *testing.T) {
 		labels := p.must(t, "image", "inspect", "--format", "{{json .Labels}}", testImage+"-bundle:v"+strings.TrimSpace(string(version)))
 		if !strings.Contains(labels, `"operators.operatorframework.io.bundle.package.v1":"nested-workspaces-enabler"`) {
 			t.Errorf("bundle labels: %s", labels)
+		}
+		// Named by tag (no IMAGE_DIGEST): the CSV claims no disconnected
+		// support, and it is offered on the architectures built.
+		bundleRef := testImage + "-bundle:v" + strings.TrimSpace(string(version))
+		root := strings.TrimSpace(p.must(t, "image", "mount", bundleRef))
+		defer p.must(t, "image", "unmount", bundleRef)
+		csv, err := os.ReadFile(filepath.Join(root, "manifests", "nested-workspaces-enabler.clusterserviceversion.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"containerImage: " + ref, `features.operators.openshift.io/disconnected: "false"`, "operatorframework.io/arch.s390x: supported"} {
+			if !strings.Contains(string(csv), want) {
+				t.Errorf("the bundle image's CSV lacks %q", want)
+			}
 		}
 	})
 	t.Run("run_reaches_ready_against_the_control_plane", func(t *testing.T) {
@@ -184,6 +270,32 @@ func TestOperatorImage(t *testing.T) {
 			t.Errorf("operator container: %s", state)
 		}
 	})
+}
+
+// makeDefault is the default of a `NAME ?= ...` line of the Makefile.
+func makeDefault(t *testing.T, repo, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repo, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^` + name + ` \?= (.+)$`).FindSubmatch(data)
+	if m == nil {
+		t.Fatalf("the Makefile has no %s ?= line", name)
+	}
+	return strings.TrimSpace(string(m[1]))
+}
+
+var goarchMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "ppc64le": elf.EM_PPC64, "s390x": elf.EM_S390}
+
+func elfMachine(t *testing.T, file string) elf.Machine {
+	t.Helper()
+	f, err := elf.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return f.Machine
 }
 
 func freePort(t *testing.T) int {

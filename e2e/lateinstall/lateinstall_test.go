@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/dwoconfig"
 	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 )
@@ -83,8 +84,8 @@ func TestDevWorkspaceOperatorInstalledAfterTheOperator(t *testing.T) {
 	// The CRDs are watched: their arrival starts the configuration.
 	ready(enablerv1alpha1.ReasonConfigured, 90*time.Second)
 	dwoc := &unstructured.Unstructured{}
-	dwoc.SetGroupVersionKind(operator.DWOConfigGVK)
-	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: operator.DWOConfigName}, dwoc); err != nil {
+	dwoc.SetGroupVersionKind(dwoconfig.GVK)
+	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: dwoconfig.Name}, dwoc); err != nil {
 		t.Fatal(err)
 	}
 	if v, found, _ := unstructured.NestedBool(dwoc.Object, "config", "workspace", "hostUsers"); !found || v {
@@ -95,11 +96,11 @@ func TestDevWorkspaceOperatorInstalledAfterTheOperator(t *testing.T) {
 	// manager taking a field over is seen at once, not at the next recheck.
 	start := time.Now()
 	takeover := &unstructured.Unstructured{}
-	takeover.SetGroupVersionKind(operator.DWOConfigGVK)
-	takeover.SetName(operator.DWOConfigName)
+	takeover.SetGroupVersionKind(dwoconfig.GVK)
+	takeover.SetName(dwoconfig.Name)
 	takeover.SetNamespace(operator.DefaultDWONamespace)
 	takeover.Object["config"] = map[string]any{"workspace": map[string]any{"hostUsers": true}}
-	if err := c.Client.Patch(ctx, takeover, client.Apply, client.FieldOwner("someone-else"), client.ForceOwnership); err != nil && !apierrors.IsConflict(err) {
+	if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(takeover), client.FieldOwner("someone-else"), client.ForceOwnership); err != nil && !apierrors.IsConflict(err) {
 		t.Fatal(err)
 	}
 	ready(enablerv1alpha1.ReasonDWOConfigConflict, 10*time.Second)

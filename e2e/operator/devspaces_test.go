@@ -16,10 +16,10 @@ import (
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/detect"
-	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 // devSpacesNS holds the workspaces of the Dev Spaces tests.
@@ -29,8 +29,8 @@ const devSpacesNS = "carol-devspaces"
 // 4.20 and proves, for a workspace as Dev Spaces' dashboard creates it
 // (Che's DevWorkspaceOperatorConfig merged over ours, Che's SCC named) and
 // for one outside Dev Spaces, under which SCC SCC admission admits its pod,
-// as which UID, and that it runs. This is the README's "With OpenShift Dev
-// Spaces" table.
+// as which UID, and that it runs. This is the table of "With OpenShift Dev
+// Spaces" in docs/admin.md.
 func TestWithDevSpaces(t *testing.T) {
 	requireE2E(t)
 	ctx := context.Background()
@@ -222,7 +222,7 @@ func deleteWorkspaces(t *testing.T, namespace string, wait bool) {
 	}
 	localcluster.Eventually(t, runTimeout, "the workspaces are gone", func() error {
 		deps := &appsv1.DeploymentList{}
-		if err := env.cluster.Client.List(ctx, deps, client.InNamespace(namespace), client.HasLabels{operator.WorkspaceIDLabel}); err != nil {
+		if err := env.cluster.Client.List(ctx, deps, client.InNamespace(namespace), client.HasLabels{workspaces.IDLabel}); err != nil {
 			return err
 		}
 		if len(deps.Items) > 0 {

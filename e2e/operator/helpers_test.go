@@ -19,9 +19,12 @@ import (
 	"github.com/devfile/devworkspace-operator/pkg/constants"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/dwoconfig"
 	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/test/operatortest"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 const waitTimeout = 60 * time.Second
@@ -35,11 +38,7 @@ func requireE2E(t *testing.T) {
 
 func getNC(t *testing.T) *enablerv1alpha1.NestedContainers {
 	t.Helper()
-	nc := &enablerv1alpha1.NestedContainers{}
-	if err := env.cluster.Client.Get(context.Background(), client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc); err != nil {
-		t.Fatal(err)
-	}
-	return nc
+	return operatortest.NestedContainers(t, env.cluster.Client)
 }
 
 func setEnabled(t *testing.T, enabled bool) {
@@ -51,20 +50,7 @@ func setEnabled(t *testing.T, enabled bool) {
 // the current generation, and returns its message.
 func waitCondition(t *testing.T, condType string, status metav1.ConditionStatus, reason string) string {
 	t.Helper()
-	var msg string
-	localcluster.Eventually(t, waitTimeout, fmt.Sprintf("%s=%s (%s)", condType, status, reason), func() error {
-		nc := getNC(t)
-		c := meta.FindStatusCondition(nc.Status.Conditions, condType)
-		if c == nil {
-			return fmt.Errorf("no %s condition: %+v", condType, nc.Status.Conditions)
-		}
-		if c.Status != status || c.Reason != reason || c.ObservedGeneration != nc.Generation {
-			return fmt.Errorf("%s=%s reason %s (gen %d of %d): %s", condType, c.Status, c.Reason, c.ObservedGeneration, nc.Generation, c.Message)
-		}
-		msg = c.Message
-		return nil
-	})
-	return msg
+	return operatortest.WaitCondition(t, env.cluster.Client, waitTimeout, condType, status, reason)
 }
 
 func ensureNamespace(t *testing.T, name string) {
@@ -93,8 +79,8 @@ func startWorkspace(t *testing.T, namespace, name string) (*dwv2.DevWorkspace, *
 func getDWOConfig(t *testing.T) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(operator.DWOConfigGVK)
-	err := env.cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: operator.DWOConfigName}, u)
+	u.SetGroupVersionKind(dwoconfig.GVK)
+	err := env.cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: dwoconfig.Name}, u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,16 +105,16 @@ func assertInvariant(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	list := &appsv1.DeploymentList{}
-	if err := env.cluster.Client.List(ctx, list, client.HasLabels{operator.WorkspaceIDLabel}); err != nil {
+	if err := env.cluster.Client.List(ctx, list, client.HasLabels{workspaces.IDLabel}); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range list.Items {
-		if !operator.GrantsCapabilitiesOutsideUserNamespace(&d.Spec.Template.Spec) {
+		if !operatortest.GrantsCapabilitiesOutsideUserNamespace(&d.Spec.Template.Spec) {
 			continue
 		}
 		// Dev Spaces' container build does this by its own design, under its
 		// own SCC: allowed as long as nothing of ours pins it.
-		pinned := d.Spec.Template.Annotations[operator.RequiredSCCAnnotation]
+		pinned := d.Spec.Template.Annotations[dwoconfig.RequiredSCCAnnotation]
 		if pinned == "" && cheContainerBuild(ctx, &d) {
 			continue
 		}
@@ -169,19 +155,10 @@ func settled(t *testing.T, key client.ObjectKey, quiet time.Duration) *appsv1.De
 	return nil
 }
 
-// poke makes the operator reconcile without changing its input: an
-// annotation change on NestedContainers triggers a reconcile.
+// poke makes the operator reconcile without changing its input.
 func poke(t *testing.T) {
 	t.Helper()
-	nc := getNC(t)
-	patch := client.MergeFrom(nc.DeepCopy())
-	if nc.Annotations == nil {
-		nc.Annotations = map[string]string{}
-	}
-	nc.Annotations["test/poke"] = time.Now().Format(time.RFC3339Nano)
-	if err := env.cluster.Client.Patch(context.Background(), nc, patch); err != nil {
-		t.Fatal(err)
-	}
+	operatortest.Poke(t, env.cluster.Client)
 }
 
 // quietWrites waits until the operator has made no write for a while.

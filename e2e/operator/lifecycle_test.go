@@ -19,10 +19,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/dwoconfig"
+	"github.com/nested-workspaces/enabler/grants"
 	"github.com/nested-workspaces/enabler/operator"
+	"github.com/nested-workspaces/enabler/owned"
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 const userNS = "alice-devspaces"
@@ -32,11 +36,11 @@ const userNS = "alice-devspaces"
 func applyAdminDWOCField(t *testing.T) {
 	t.Helper()
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(operator.DWOConfigGVK)
-	u.SetName(operator.DWOConfigName)
+	u.SetGroupVersionKind(dwoconfig.GVK)
+	u.SetName(dwoconfig.Name)
 	u.SetNamespace(operator.DefaultDWONamespace)
 	u.Object["config"] = map[string]any{"workspace": map[string]any{"imagePullPolicy": "IfNotPresent"}}
-	if err := env.cluster.Client.Patch(context.Background(), u, client.Apply, client.FieldOwner("cluster-admin")); err != nil {
+	if err := env.cluster.Client.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("cluster-admin")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -56,7 +60,7 @@ func TestOperatorLifecycle(t *testing.T) {
 		}
 		ws, dep := startWorkspace(t, userNS, "plain")
 		plain = ws
-		if operator.IsNested(&dep.Spec.Template) || dep.Spec.Template.Spec.HostUsers != nil {
+		if workspaces.IsNested(&dep.Spec.Template) || dep.Spec.Template.Spec.HostUsers != nil {
 			t.Errorf("workspace got nested settings with the toggle off: %+v", dep.Spec.Template.Spec)
 		}
 		assertRestrictedPod(t, runningWorkspace(t, ws))
@@ -75,7 +79,7 @@ func TestOperatorLifecycle(t *testing.T) {
 		// One structured line per write, naming the object, the step and
 		// the transition it serves.
 		lines, _ := env.writes.since(logged)
-		wantLine := []string{`"verb"="patch (application/apply-patch+yaml)"`, `"kind"="DevWorkspaceOperatorConfig"`, `"name"="` + operator.DWOConfigName + `"`,
+		wantLine := []string{`"verb"="apply"`, `"kind"="DevWorkspaceOperatorConfig"`, `"name"="` + dwoconfig.Name + `"`,
 			`"step"="pin workspaces in the DevWorkspaceOperatorConfig"`, `"transition"="make workspaces nested under OpenShift's built-in SCC nested-container"`}
 		if !slices.ContainsFunc(lines, func(l string) bool {
 			for _, w := range wantLine {
@@ -124,7 +128,7 @@ func TestOperatorLifecycle(t *testing.T) {
 		ws, dep := startWorkspace(t, userNS, "nested")
 		nested, nestedWS = dep, ws
 		tpl := dep.Spec.Template
-		if got := tpl.Annotations[operator.DevicesAnnotation]; got != "/dev/fuse,/dev/net/tun" {
+		if got := tpl.Annotations[dwoconfig.DevicesAnnotation]; got != "/dev/fuse,/dev/net/tun" {
 			t.Errorf("devices annotation = %q", got)
 		}
 		pod := runningWorkspace(t, ws)
@@ -184,7 +188,7 @@ func TestOperatorLifecycle(t *testing.T) {
 			t.Errorf("Deployment changed after it settled: resourceVersion %s -> %s, generation %d -> %d",
 				before.ResourceVersion, after.ResourceVersion, before.Generation, after.Generation)
 		}
-		if !operator.IsNested(&after.Spec.Template) {
+		if !workspaces.IsNested(&after.Spec.Template) {
 			t.Errorf("workspace lost its nested settings")
 		}
 	})
@@ -238,41 +242,37 @@ func TestOperatorLifecycle(t *testing.T) {
 		}
 	})
 
-	// The counts follow workspace Deployments as they come, change and go,
-	// from the counter's watch: no reconcile lists them.
+	// The counts follow workspaces as they come, stop and go, from the
+	// workspaces' own watch: no reconcile lists them; and a Deployment that
+	// only claims to be a workspace's is not counted.
 	t.Run("workspace_counts_follow_events_without_listing", func(t *testing.T) {
 		base := getNC(t).Status.Workspaces
 		before := env.requests.Snapshot()
-		d := dwo.StoppedWorkspaceDeployment(userNS, "counted")
-		if err := env.cluster.Client.Create(ctx, d); err != nil {
-			t.Fatal(err)
-		}
-		waitCounts := func(what string, want enablerv1alpha1.WorkspaceCounts) {
+		waitCounts := func(what string, total, nested, pending int32) {
 			t.Helper()
 			localcluster.Eventually(t, waitTimeout, what, func() error {
-				if got := getNC(t).Status.Workspaces; got != want {
-					return errorf("status.workspaces %+v, want %+v", got, want)
+				got := getNC(t).Status.Workspaces
+				if got.Total != total || got.Nested != nested || got.PendingRestart != pending {
+					return errorf("status.workspaces %+v, want total %d, nested %d, pendingRestart %d", got, total, nested, pending)
 				}
 				return nil
 			})
 		}
-		added := base
-		added.Total++
-		waitCounts("the new workspace counted", added)
-		// Started, not nested while nested is wanted: it needs a restart.
-		patch := client.MergeFrom(d.DeepCopy())
-		d.Spec.Replicas = ptr.To(int32(1))
-		d.Spec.Paused = true // no rollout: no pod to admit
-		if err := env.cluster.Client.Patch(ctx, d, patch); err != nil {
+		ws, dep := startWorkspace(t, userNS, "counted")
+		waitCounts("the new workspace counted", base.Total+1, base.Nested+1, base.PendingRestart)
+		impostor := dwo.StoppedWorkspaceDeployment(userNS, "inflates-the-counts")
+		impostor.OwnerReferences = dep.OwnerReferences // names the real DevWorkspace its controller
+		impostor.Spec.Replicas = ptr.To(int32(1))
+		impostor.Spec.Paused = true
+		if err := env.cluster.Client.Create(ctx, impostor); err != nil {
 			t.Fatal(err)
 		}
-		started := added
-		started.PendingRestart++
-		waitCounts("the started workspace pending a restart", started)
-		if err := env.cluster.Client.Delete(ctx, d); err != nil {
+		poke(t)
+		waitCounts("the impostor not counted", base.Total+1, base.Nested+1, base.PendingRestart)
+		if err := env.cluster.Client.Delete(ctx, ws); err != nil {
 			t.Fatal(err)
 		}
-		waitCounts("the deleted workspace no longer counted", base)
+		waitCounts("the deleted workspace no longer counted", base.Total, base.Nested, base.PendingRestart)
 		for k, v := range env.requests.Snapshot() {
 			if d := v - before[k]; d > 0 && strings.HasSuffix(k, "/deployments") && !strings.HasPrefix(k, "WATCH ") {
 				t.Errorf("the operator read workspace Deployments from the API server: %s ×%d", k, d)
@@ -286,13 +286,15 @@ func TestOperatorLifecycle(t *testing.T) {
 		if err := env.cluster.Client.Create(ctx, other); err != nil {
 			t.Fatal(err)
 		}
-		dwoSA := "system:serviceaccount:" + operator.DefaultDWONamespace + ":" + operator.DefaultDWOServiceAccount
+		dwoSA := "system:serviceaccount:" + operator.DefaultDWONamespace + ":" + dwo.ServiceAccountName
 		for _, tc := range []struct {
 			name, user, namespace, verb, scc string
 			allowed                          bool
 		}{
 			{"workspace_sa_may_use_the_scc", "system:serviceaccount:" + userNS + ":" + workspaceSA, userNS, "use", scc.BuiltInSCCName, true},
-			{"dwo_sa_may_use_the_scc", dwoSA, userNS, "use", scc.BuiltInSCCName, true},
+			// It would let the DevWorkspace Operator mint Roles for the scc
+			// attribute that outlive the operator's grants.
+			{"dwo_sa_may_not_use_the_scc", dwoSA, userNS, "use", scc.BuiltInSCCName, false},
 			{"other_sa_in_the_namespace_may_not", "system:serviceaccount:" + userNS + ":build-bot", userNS, "use", scc.BuiltInSCCName, false},
 			{"workspace_sa_may_not_use_it_elsewhere", "system:serviceaccount:" + userNS + ":" + workspaceSA, "default", "use", scc.BuiltInSCCName, false},
 			{"workspace_sa_may_not_use_privileged", "system:serviceaccount:" + userNS + ":" + workspaceSA, userNS, "use", "privileged", false},
@@ -311,7 +313,7 @@ func TestOperatorLifecycle(t *testing.T) {
 	t.Run("external_config_override_is_reported", func(t *testing.T) {
 		ensureNamespace(t, "eclipse-che")
 		che := &unstructured.Unstructured{}
-		che.SetGroupVersionKind(operator.DWOConfigGVK)
+		che.SetGroupVersionKind(dwoconfig.GVK)
 		che.SetName("devworkspace-config")
 		che.SetNamespace("eclipse-che")
 		che.Object["config"] = map[string]any{"workspace": map[string]any{"hostUsers": true}}
@@ -358,11 +360,11 @@ func TestOperatorLifecycle(t *testing.T) {
 		})
 		localcluster.Eventually(t, waitTimeout, "only the built-in SCC's use role left", func() error {
 			roles := &rbacv1.ClusterRoleList{}
-			if err := env.cluster.Client.List(ctx, roles, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+			if err := env.cluster.Client.List(ctx, roles, client.MatchingLabels(owned.Labels())); err != nil {
 				return err
 			}
-			if len(roles.Items) != 1 || roles.Items[0].Name != scc.UseClusterRoleName(scc.BuiltInSCCName) {
-				return errorf("our ClusterRoles = %d, want only %s", len(roles.Items), scc.UseClusterRoleName(scc.BuiltInSCCName))
+			if len(roles.Items) != 1 || roles.Items[0].Name != grants.UseClusterRoleName(scc.BuiltInSCCName) {
+				return errorf("our ClusterRoles = %d, want only %s", len(roles.Items), grants.UseClusterRoleName(scc.BuiltInSCCName))
 			}
 			return nil
 		})
@@ -387,7 +389,7 @@ func TestOperatorLifecycle(t *testing.T) {
 		})
 		localcluster.Eventually(t, waitTimeout, "bindings removed", func() error {
 			for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}, &rbacv1.RoleBindingList{}} {
-				if err := env.cluster.Client.List(ctx, list, client.MatchingLabels(scc.ManagedLabels())); err != nil {
+				if err := env.cluster.Client.List(ctx, list, client.MatchingLabels(owned.Labels())); err != nil {
 					return err
 				}
 				if n := metaLen(list); n > 0 {
@@ -405,7 +407,7 @@ func TestOperatorLifecycle(t *testing.T) {
 			assertRestrictedPod(t, pod)
 		}
 		ws, dep := startWorkspace(t, userNS, "after-off")
-		if operator.IsNested(&dep.Spec.Template) {
+		if workspaces.IsNested(&dep.Spec.Template) {
 			t.Errorf("workspace started after toggle-off is nested")
 		}
 		assertRestrictedPod(t, runningWorkspace(t, ws))
@@ -435,7 +437,7 @@ func TestOperatorLifecycle(t *testing.T) {
 			t.Errorf("DWOC configured on an unsupported cluster")
 		}
 		ws, dep := startWorkspace(t, userNS, "on-4-18")
-		if operator.IsNested(&dep.Spec.Template) {
+		if workspaces.IsNested(&dep.Spec.Template) {
 			t.Errorf("workspace on 4.18 is nested")
 		}
 		assertRestrictedPod(t, runningWorkspace(t, ws))
@@ -549,7 +551,7 @@ func rolledOrRestarted(t *testing.T, ws *dwv2.DevWorkspace, wanted func(admissio
 func workspaceServiceAccount(t *testing.T, namespace string) string {
 	t.Helper()
 	list := &corev1.ServiceAccountList{}
-	if err := env.cluster.Client.List(context.Background(), list, client.InNamespace(namespace), client.HasLabels{operator.WorkspaceIDLabel}); err != nil {
+	if err := env.cluster.Client.List(context.Background(), list, client.InNamespace(namespace), client.HasLabels{workspaces.IDLabel}); err != nil {
 		t.Fatal(err)
 	}
 	for _, sa := range list.Items {

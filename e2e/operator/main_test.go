@@ -7,11 +7,12 @@ import (
 	"flag"
 
 	"fmt"
-	"github.com/go-logr/logr/funcr"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/go-logr/logr/funcr"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -85,7 +86,14 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	d, err := dwo.Start(ctx, c.Config, dwo.Options{Namespace: operator.DefaultDWONamespace})
+	// The DevWorkspace controller acts as its own service account with the
+	// ClusterRole it ships: it may mint a Role only for what it holds.
+	dwoConfig, err := c.InstallDWOIdentity(ctx, operator.DefaultDWONamespace, dwo.ServiceAccountName)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	d, err := dwo.Start(ctx, c.Config, dwo.Options{Namespace: operator.DefaultDWONamespace, ControllerConfig: dwoConfig})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -94,7 +102,7 @@ func run(m *testing.M) int {
 	env.dwo = d
 	// The operator runs as its own service account, bound to the ClusterRole
 	// it ships with: the e2e proves that least-privilege RBAC is enough.
-	saConfig, err := operatorServiceAccount(ctx, c)
+	saConfig, err := c.InstallOperatorIdentity(ctx, operatorNamespace)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -9,14 +9,12 @@ import (
 	dwv2 "github.com/devfile/api/v2/pkg/apis/workspaces/v1alpha2"
 	securityv1 "github.com/openshift/api/security/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/test/operatortest"
 )
 
 // runTimeout bounds a workspace's way from DevWorkspace to Running pod:
@@ -93,74 +91,48 @@ func assertRestrictedPod(t *testing.T, pod *corev1.Pod) {
 // setSpec changes the NestedContainers spec (creating it if needed).
 func setSpec(t *testing.T, change func(*enablerv1alpha1.NestedContainersSpec)) {
 	t.Helper()
-	ctx := context.Background()
-	nc := &enablerv1alpha1.NestedContainers{}
-	err := env.cluster.Client.Get(ctx, client.ObjectKey{Name: enablerv1alpha1.ClusterName}, nc)
-	if apierrors.IsNotFound(err) {
-		nc = &enablerv1alpha1.NestedContainers{ObjectMeta: metav1.ObjectMeta{Name: enablerv1alpha1.ClusterName}}
-		change(&nc.Spec)
-		if err := env.cluster.Client.Create(ctx, nc); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(nc.DeepCopy())
-	change(&nc.Spec)
-	if err := env.cluster.Client.Patch(ctx, nc, patch); err != nil {
-		t.Fatal(err)
-	}
+	operatortest.SetSpec(t, env.cluster.Client, change)
 }
 
 // restartWorkspace stops and starts a workspace as a user does from the
 // dashboard, and returns its new Running pod.
 func restartWorkspace(t *testing.T, ws *dwv2.DevWorkspace) *corev1.Pod {
 	t.Helper()
+	setStarted(t, ws, false)
+	setStarted(t, ws, true)
+	return runningWorkspace(t, ws)
+}
+
+// setStarted stops or starts a workspace as a user does from the
+// dashboard; stopping waits until it is Stopped (or Failed).
+func setStarted(t *testing.T, ws *dwv2.DevWorkspace, started bool) {
+	t.Helper()
 	ctx := context.Background()
-	setStarted := func(started bool) {
-		cur := &dwv2.DevWorkspace{}
-		if err := env.cluster.Client.Get(ctx, client.ObjectKeyFromObject(ws), cur); err != nil {
-			t.Fatal(err)
-		}
-		patch := client.MergeFrom(cur.DeepCopy())
-		cur.Spec.Started = started
-		if err := env.cluster.Client.Patch(ctx, cur, patch); err != nil {
-			t.Fatal(err)
-		}
+	cur := &dwv2.DevWorkspace{}
+	if err := env.cluster.Client.Get(ctx, client.ObjectKeyFromObject(ws), cur); err != nil {
+		t.Fatal(err)
 	}
-	setStarted(false)
+	patch := client.MergeFrom(cur.DeepCopy())
+	cur.Spec.Started = started
+	if err := env.cluster.Client.Patch(ctx, cur, patch); err != nil {
+		t.Fatal(err)
+	}
+	if started {
+		return
+	}
 	localcluster.Eventually(t, runTimeout, ws.Name+" stopped", func() error {
-		cur := &dwv2.DevWorkspace{}
 		if err := env.cluster.Client.Get(ctx, client.ObjectKeyFromObject(ws), cur); err != nil {
 			return err
 		}
-		if cur.Status.Phase != dwv2.DevWorkspaceStatusStopped {
+		if cur.Status.Phase != dwv2.DevWorkspaceStatusStopped && cur.Status.Phase != dwv2.DevWorkspaceStatusFailed {
 			return errorf("phase %s", cur.Status.Phase)
 		}
 		return nil
 	})
-	setStarted(true)
-	return runningWorkspace(t, ws)
 }
 
 // tenantClient acts as a user who is admin of namespace ns and nothing else.
 func tenantClient(t *testing.T, user, ns string) client.Client {
 	t.Helper()
-	cfg, err := env.cluster.AddUser(user, "system:authenticated")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: user + "-admin", Namespace: ns},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}}
-	if err := env.cluster.Client.Create(context.Background(), rb); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	cl, err := client.New(cfg, client.Options{Scheme: env.cluster.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cl
+	return operatortest.Tenant(t, env.cluster, user, ns)
 }

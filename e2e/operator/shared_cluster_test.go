@@ -19,9 +19,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
+	"github.com/nested-workspaces/enabler/dwoconfig"
+	"github.com/nested-workspaces/enabler/grants"
 	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/scc"
 	"github.com/nested-workspaces/enabler/test/localcluster"
+	"github.com/nested-workspaces/enabler/test/operatortest"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 // A shared cluster, tried as a hostile tenant and as an admin on a bad day.
@@ -42,7 +46,7 @@ func TestSharedCluster(t *testing.T) {
 
 	t.Run("a_tenants_rolebinding_of_our_name_blocks_only_its_namespace", func(t *testing.T) {
 		squatter := &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: operator.UseBindingName(scc.BuiltInSCCName), Namespace: victimNS},
+			ObjectMeta: metav1.ObjectMeta{Name: grants.UseClusterRoleName(scc.BuiltInSCCName), Namespace: victimNS},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory"}},
 		}
@@ -68,23 +72,50 @@ func TestSharedCluster(t *testing.T) {
 		if canI(t, "system:serviceaccount:"+victimNS+":"+sa, victimNS, "use", scc.BuiltInSCCName) {
 			t.Errorf("workspace service account in the blocked namespace may use the SCC")
 		}
+		// The victim's workspace, restarted onto the pin, is refused by SCC
+		// admission: it shows up as failing, with admission's answer, and
+		// as the operator's configuration's fault (its grant is missing).
+		setStarted(t, victim, false)
+		setStarted(t, victim, true)
+		localcluster.Eventually(t, waitTimeout, "the refused workspace counted as failing", func() error {
+			w := getNC(t).Status.Workspaces
+			for _, f := range w.FailingSample {
+				if f.Namespace == victimNS && f.Cause == enablerv1alpha1.FailureCauseOurConfiguration && strings.Contains(f.Message, "not usable by user or serviceaccount") {
+					return nil
+				}
+			}
+			return errorf("failing %d, sample %+v", w.Failing, w.FailingSample)
+		})
+		if c := meta.FindStatusCondition(getNC(t).Status.Conditions, enablerv1alpha1.ConditionDegraded); c == nil || !strings.Contains(c.Message, "SCC admission refuses the pods of 1 workspaces") {
+			t.Errorf("Degraded does not say the pinned workspace is refused: %+v", c)
+		}
 		if err := mallory.Delete(ctx, squatter); err != nil {
 			t.Fatal(err)
 		}
-		waitCondition(t, enablerv1alpha1.ConditionDegraded, metav1.ConditionFalse, enablerv1alpha1.ReasonAsExpected)
 		localcluster.Eventually(t, waitTimeout, "the freed namespace is served", func() error {
 			if !canI(t, "system:serviceaccount:"+victimNS+":"+sa, victimNS, "use", scc.BuiltInSCCName) {
 				return errorf("workspace service account in %s still may not use %s", victimNS, scc.BuiltInSCCName)
 			}
 			return nil
 		})
+		// Once the cause is gone, the restarted workspace runs and leaves
+		// the count.
+		pod = restartWorkspace(t, victim)
+		assertNestedPod(t, pod, scc.BuiltInSCCName, enablerv1alpha1.DefaultRunAsUser)
+		localcluster.Eventually(t, waitTimeout, "no workspace failing", func() error {
+			if w := getNC(t).Status.Workspaces; w.Failing != 0 {
+				return errorf("failing %d: %+v", w.Failing, w.FailingSample)
+			}
+			return nil
+		})
+		waitCondition(t, enablerv1alpha1.ConditionDegraded, metav1.ConditionFalse, enablerv1alpha1.ReasonAsExpected)
 	})
 
 	t.Run("a_label_alone_earns_no_use", func(t *testing.T) {
 		labelled := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "looks-like-a-workspace", Namespace: victimNS,
-			Labels: map[string]string{operator.WorkspaceIDLabel: "workspace0000000000000000"}}}
+			Labels: map[string]string{workspaces.IDLabel: "workspace0000000000000000"}}}
 		forged := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "owned-by-nothing", Namespace: victimNS,
-			Labels: map[string]string{operator.WorkspaceIDLabel: "workspace0000000000000001"},
+			Labels: map[string]string{workspaces.IDLabel: "workspace0000000000000001"},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "workspace.devfile.io/v1alpha2", Kind: "DevWorkspace",
 				Name: "gone", UID: types.UID("00000000-0000-0000-0000-000000000000"), Controller: ptrTrue()}}}}
 		for _, sa := range []*corev1.ServiceAccount{labelled, forged} {
@@ -236,7 +267,7 @@ func TestSharedCluster(t *testing.T) {
 			return nil
 		})
 
-		rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: bystanderNS, Name: operator.UseBindingName(enablerv1alpha1.DefaultSCCName)}}
+		rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: bystanderNS, Name: grants.UseClusterRoleName(enablerv1alpha1.DefaultSCCName)}}
 		if err := env.cluster.Client.Delete(ctx, rb); err != nil {
 			t.Fatal(err)
 		}
@@ -340,16 +371,6 @@ func denyDWOConfigWrites(t *testing.T) func() {
 			t.Fatal(err)
 		}
 	}
-	// The policy takes effect asynchronously (and goes likewise: a lifted
-	// one is waited out by the callers' conditions).: wait until a write is refused.
-	localcluster.Eventually(t, waitTimeout, "the injected failure takes effect", func() error {
-		probe := operatorClient(t)
-		err := probe.Patch(ctx, probeDWOC(), client.Apply, client.FieldOwner("injected-failure-probe"), client.ForceOwnership, client.DryRunAll)
-		if err == nil || !strings.Contains(err.Error(), "injected failure") {
-			return errorf("operator's DWOC write not refused yet: %v", err)
-		}
-		return nil
-	})
 	lift := func() {
 		for _, o := range []client.Object{binding, policy} {
 			if err := env.cluster.Client.Delete(ctx, o); err != nil && !apierrors.IsNotFound(err) {
@@ -357,38 +378,45 @@ func denyDWOConfigWrites(t *testing.T) func() {
 			}
 		}
 	}
-	t.Cleanup(lift) // also when the test fails before lifting it
+	t.Cleanup(lift) // also when the test fails before lifting it, or while waiting below
+	// The policy takes effect asynchronously (and goes likewise: a lifted
+	// one is waited out by the callers' conditions).: wait until a write is refused.
+	localcluster.Eventually(t, waitTimeout, "the injected failure takes effect", func() error {
+		probe := operatorClient(t)
+		err := probe.Apply(ctx, client.ApplyConfigurationFromUnstructured(probeDWOC()), client.FieldOwner("injected-failure-probe"), client.ForceOwnership, client.DryRunAll)
+		if err == nil || !strings.Contains(err.Error(), "injected failure") {
+			return errorf("operator's DWOC write not refused yet: %v", err)
+		}
+		return nil
+	})
 	return lift
 }
 
 // operatorClient is a client acting as the operator's service account.
 func operatorClient(t *testing.T) client.Client {
 	t.Helper()
-	cfg, err := env.cluster.AddUser(fmt.Sprintf("system:serviceaccount:%s:%s", operatorNamespace, operatorSA),
-		"system:serviceaccounts", "system:serviceaccounts:"+operatorNamespace, "system:authenticated")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: env.cluster.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return actingAs(t, operatorNamespace)
 }
 
+// probeDWOC is a write the fence (manifests/policy) admits from the
+// operator, one of its own fields, so that only an injected failure
+// refuses it.
 func probeDWOC() *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(operator.DWOConfigGVK)
-	u.SetName(operator.DWOConfigName)
+	u.SetGroupVersionKind(dwoconfig.GVK)
+	u.SetName(dwoconfig.Name)
 	u.SetNamespace(operator.DefaultDWONamespace)
-	u.Object["config"] = map[string]any{"workspace": map[string]any{"imagePullPolicy": "Always"}}
+	u.Object["config"] = map[string]any{"workspace": map[string]any{"hostUsers": false}}
 	return u
 }
 
 // pinnedSCC is the SCC the global DWOC pins workspaces to, "" for none.
 func pinnedSCC(t *testing.T) string {
 	t.Helper()
-	got, _, _ := unstructured.NestedString(getDWOConfig(t).Object, "config", "workspace", "podAnnotations", operator.RequiredSCCAnnotation)
+	got, err := operatortest.PinnedSCC(context.Background(), env.cluster.Client, operator.DefaultDWONamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return got
 }
 
@@ -412,23 +440,8 @@ func deleteNC(t *testing.T) {
 // the operator is left.
 func assertNothingOfOurs(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}, &rbacv1.RoleBindingList{}} {
-		if err := env.cluster.Client.List(ctx, list, client.MatchingLabels(scc.ManagedLabels())); err != nil {
-			t.Fatal(err)
-		}
-		if n := metaLen(list); n > 0 {
-			t.Errorf("%d %T of ours left", n, list)
-		}
-	}
-	if sccExists(t, enablerv1alpha1.DefaultSCCName) {
-		t.Errorf("our SCC left")
-	}
-	ws, _, _ := unstructured.NestedMap(getDWOConfig(t).Object, "config", "workspace")
-	for _, f := range []string{"hostUsers", "containerSecurityContext", "podSecurityContext", "podAnnotations"} {
-		if _, ok := ws[f]; ok {
-			t.Errorf("DWOC config.workspace.%s left: %v", f, ws)
-		}
+	if err := operatortest.NothingOfOurs(context.Background(), env.cluster.Client, operator.DefaultDWONamespace); err != nil {
+		t.Error(err)
 	}
 }
 

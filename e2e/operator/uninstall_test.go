@@ -4,12 +4,14 @@ import (
 	"context"
 	"testing"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/operator"
+	"github.com/nested-workspaces/enabler/owned"
 	"github.com/nested-workspaces/enabler/scc"
 )
 
@@ -40,6 +42,16 @@ func TestUninstallInTheWrongOrder(t *testing.T) {
 		t.Fatalf("the pin went without the operator?")
 	}
 
+	// A tenant's RoleBinding that carries our label is not ours: cleanup,
+	// run as a cluster admin who could delete it, leaves it.
+	const baitNS = "tenant-cleanup-bait"
+	ensureNamespace(t, baitNS)
+	bait := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "tenants-own", Namespace: baitNS, Labels: owned.Labels()},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "trudy"}}}
+	if err := env.cluster.Client.Create(ctx, bait); err != nil {
+		t.Fatal(err)
+	}
 	admin, err := client.New(env.cluster.Config, client.Options{Scheme: env.cluster.Scheme})
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +60,9 @@ func TestUninstallInTheWrongOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertNothingOfOurs(t)
+	if err := env.cluster.Client.Get(ctx, client.ObjectKeyFromObject(bait), &rbacv1.RoleBinding{}); err != nil {
+		t.Errorf("cleanup deleted a tenant's RoleBinding that only carries our label: %v", err)
+	}
 	if err := env.cluster.Client.Get(ctx, client.ObjectKeyFromObject(nc), nc); !apierrors.IsNotFound(err) {
 		t.Errorf("NestedContainers still there after cleanup: %v (finalizers %v)", err, nc.Finalizers)
 	}

@@ -8,7 +8,12 @@
 //     Role in manifests/rbac/leader_election_role.yaml its permissions, both
 //     for the service account in manifests/rbac/service_account.yaml;
 //   - manifests/manager/deployment.yaml becomes the install deployment;
-//   - manifests/samples/nestedcontainers.yaml becomes alm-examples.
+//   - manifests/samples/nestedcontainers.yaml becomes alm-examples and the
+//     initialization-resource (decoded strictly into the Go type first);
+//   - manifests/manager/namespace.yaml becomes the suggested namespace
+//     template (its labels turn on OpenShift's platform monitoring);
+//   - the metrics Service, the metrics reader role and manifests/monitoring
+//     ship as bundle objects (objects.go).
 //
 // Only what no input carries (display text, icon, links, version) lives
 // here. The output is deterministic: createdAt is a constant, so
@@ -19,11 +24,16 @@
 // VERSION file) and IMAGE: the CSV's version, name, containerImage, install
 // Deployment and relatedImages, and the images override of the kustomize
 // install (manifests/default/kustomization.yaml, written here too), all
-// come from them, so they never disagree.
+// come from them, so they never disagree. With -image-digest the CSV names
+// the image by digest and claims disconnected support; by tag it does not
+// (a mirror cannot map a tag), which is what the committed bundle says.
+// -arches (the Makefile's ARCHES, which the image build builds) become the
+// CSV's operatorframework.io/arch labels.
 //
 // Usage (from the module root; `make manifests` runs it):
 //
 //	go run ./hack/bundlegen -version 0.1.0 -image quay.io/nested-workspaces/enabler \
+//	    -arches "amd64 arm64 ppc64le s390x" [-image-digest sha256:...] \
 //	    [-out manifests/bundle] [-kustomization manifests/default/kustomization.yaml]
 package main
 
@@ -36,6 +46,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/operator-framework/api/pkg/lib/version"
@@ -58,7 +69,12 @@ const (
 	openshiftVersions = "v4.19"
 	minKubeVersion    = "1.32.0"
 	repository        = "https://github.com/nested-workspaces/enabler"
-	suggestedNS       = "nested-workspaces-enabler"
+	license           = "Apache-2.0"
+	// PLACEHOLDER: the project has no published contact yet. example.com is
+	// reserved for examples (RFC 2606): replace both before publishing to
+	// an OperatorHub catalog.
+	maintainerName  = "nested-workspaces maintainers (placeholder contact)"
+	maintainerEmail = "maintainers@example.com"
 
 	// The inputs, relative to the module root.
 	crdFile            = "manifests/crd/enabler.nested-workspaces.io_nestedcontainers.yaml"
@@ -66,6 +82,7 @@ const (
 	leaderElectionFile = "manifests/rbac/leader_election_role.yaml"
 	serviceAccountFile = "manifests/rbac/service_account.yaml"
 	deploymentFile     = "manifests/manager/deployment.yaml"
+	namespaceFile      = "manifests/manager/namespace.yaml"
 	sampleFile         = "manifests/samples/nestedcontainers.yaml"
 )
 
@@ -126,14 +143,18 @@ DevWorkspace Operator next reconciles them, and
 
 ## After installing
 
-- Apply the admission policy that fences the operator's power over SCCs
-  (OLM bundles cannot carry it): ` + "`oc apply -k manifests/policy`" + ` from the
-  project's repository.
-- Metrics are served over HTTPS on port 8443 to callers allowed to
-  ` + "`get /metrics`" + `: bind the ClusterRole in
-  ` + "`manifests/rbac/metrics_reader_role.yaml`" + ` to your scraper.
+- Apply the admission policies that fence the operator's writes to what it
+  writes itself (OLM bundles cannot carry them): ` + "`oc apply -k manifests/policy`" + `
+  from the project's repository.
+- Install into the suggested namespace, ` + "`nested-workspaces-enabler`" + `: it is
+  labelled for OpenShift's platform monitoring, which then scrapes the
+  operator's metrics (ServiceMonitor, service CA certificate) and raises its
+  alerts (Degraded for 15 minutes, workspaces failing to start, restarts
+  pending for hours).
 - Delete the ` + "`NestedContainers`" + ` resource before uninstalling; if the
   operator was removed first, ` + "`nested-enabler cleanup`" + ` removes what it wrote.
+
+The administrator's guide: ` + repository + `/blob/main/docs/admin.md
 `
 
 // descriptor is how the OpenShift console shows one field of the
@@ -176,6 +197,12 @@ var statusDescriptors = []descriptor{
 	{"workspaces.total", "Workspaces", []string{xText}},
 	{"workspaces.nested", "Nested Workspaces", []string{xText}},
 	{"workspaces.pendingRestart", "Workspaces Pending Restart", []string{xText}},
+	{"workspaces.failing", "Workspaces Failing To Start", []string{xText}},
+	{"workspaces.failingSample", "Failing Workspaces", nil},
+	{"scc", "SCC", nil},
+	{"scc.name", "Pinned SCC", []string{xText}},
+	{"scc.builtIn", "OpenShift's Own SCC", []string{xText}},
+	{"scc.builtInPassedOver", "Why OpenShift's SCC Is Not Used", []string{xText}},
 	{"observedGeneration", "Observed Generation", nil},
 }
 
@@ -186,9 +213,18 @@ func main() {
 	kustomization := flag.String("kustomization", "manifests/default/kustomization.yaml", `the kustomize install to write with the image override ("" for none)`)
 	flag.StringVar(&release.version, "version", "", "the operator's version, e.g. 0.1.0 (make manifests passes VERSION)")
 	flag.StringVar(&release.image, "image", "", "the operator image without its tag, e.g. quay.io/nested-workspaces/enabler (make manifests passes IMAGE)")
+	flag.StringVar(&release.digest, "image-digest", "", "the operator image's digest (sha256:...), to name it by digest and claim disconnected support")
+	arches := flag.String("arches", "", "the architectures the image is built for, space-separated (make manifests passes ARCHES)")
 	flag.Parse()
 	if release.version == "" || release.image == "" || strings.Contains(release.image[strings.LastIndex(release.image, "/")+1:], ":") {
 		log.Fatal("-version and -image (a repository without a tag) are required: run `make manifests`, which passes VERSION and IMAGE")
+	}
+	release.arches = strings.Fields(*arches)
+	if len(release.arches) == 0 {
+		log.Fatal("-arches is required: run `make manifests`, which passes ARCHES")
+	}
+	if release.digest != "" && !digestPattern.MatchString(release.digest) {
+		log.Fatalf("-image-digest %q: want sha256: and 64 lowercase hex digits, as podman manifest push --digestfile writes", release.digest)
 	}
 	if err := run(*out); err != nil {
 		log.Fatal(err)
@@ -200,11 +236,26 @@ func main() {
 	}
 }
 
-// release is what -version and -image say.
-var release struct{ version, image string }
+// release is what -version, -image, -image-digest and -arches say.
+var release struct {
+	version, image, digest string
+	arches                 []string
+}
 
-// imageRef is the operator image with its tag, v<version>.
-func imageRef() string { return release.image + ":v" + release.version }
+var digestPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// imageRef is the operator image by digest when -image-digest is given,
+// else by its tag, v<version>.
+func imageRef() string {
+	if release.digest != "" {
+		return release.image + "@" + release.digest
+	}
+	return release.image + ":v" + release.version
+}
+
+// pinnedByDigest says whether ref names one image whatever a registry's
+// tags later say: what a disconnected cluster's mirror can map.
+func pinnedByDigest(ref string) bool { return strings.Contains(ref, "@sha256:") }
 
 // kustomizationYAML is the kustomize install, with the image override that
 // makes its Deployment run imageRef.
@@ -213,13 +264,14 @@ func kustomizationYAML() []byte {
 # Makefile's IMAGE; do not edit.
 # kubectl apply -k manifests/default installs the operator; then apply
 # manifests/samples to turn the toggle on. To install your own build, see
-# "Building the images" in the README (make install-yaml IMAGE=...).
+# "Your own build" in docs/admin.md (make install-yaml IMAGE=...).
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
   - ../crd
   - ../manager
   - ../rbac
+  - ../monitoring
   - ../policy
 images:
   - name: ` + deploymentImageName + `
@@ -255,6 +307,13 @@ func run(out string) error {
 		filepath.Join("manifests", filepath.Base(crdFile)):                    crdBytes,
 		filepath.Join("metadata", "annotations.yaml"):                         annotationsYAML(),
 		"bundle.Dockerfile": dockerfile(),
+	}
+	objects, err := readBundleObjects(bundleObjectFiles)
+	if err != nil {
+		return err
+	}
+	for _, o := range objects {
+		files[filepath.Join("manifests", o.file)] = o.data
 	}
 	for _, dir := range []string{"manifests", "metadata"} {
 		if err := os.MkdirAll(filepath.Join(out, dir), 0o755); err != nil {
@@ -298,14 +357,27 @@ func buildCSV(crd *apiextensionsv1.CustomResourceDefinition) (*v1alpha1.ClusterS
 	image := imageRef()
 	deploy.Spec.Template.Spec.Containers[0].Image = image
 
-	sample := map[string]any{}
-	if err := readYAML(sampleFile, &sample); err != nil {
+	sampleBytes, err := os.ReadFile(sampleFile)
+	if err != nil {
+		return nil, err
+	}
+	sample, err := readSample(sampleFile, sampleBytes)
+	if err != nil {
 		return nil, err
 	}
 	almExamples, err := json.MarshalIndent([]any{sample}, "", "  ")
 	if err != nil {
 		return nil, err
 	}
+	initResource, err := json.Marshal(sample)
+	if err != nil {
+		return nil, err
+	}
+	namespaceTemplate, err := namespaceTemplate()
+	if err != nil {
+		return nil, err
+	}
+	suggestedNamespace := deploy.Namespace
 
 	owned, err := ownedCRD(crd)
 	if err != nil {
@@ -313,8 +385,16 @@ func buildCSV(crd *apiextensionsv1.CustomResourceDefinition) (*v1alpha1.ClusterS
 	}
 
 	var related []v1alpha1.RelatedImage
+	disconnected := "true"
 	for _, c := range deploy.Spec.Template.Spec.Containers {
 		related = append(related, v1alpha1.RelatedImage{Name: c.Name, Image: c.Image})
+		if !pinnedByDigest(c.Image) {
+			disconnected = "false"
+		}
+	}
+	labels := map[string]string{"operatorframework.io/os.linux": "supported"}
+	for _, arch := range release.arches {
+		labels["operatorframework.io/arch."+arch] = "supported"
 	}
 
 	var ver version.OperatorVersion
@@ -324,9 +404,17 @@ func buildCSV(crd *apiextensionsv1.CustomResourceDefinition) (*v1alpha1.ClusterS
 	return &v1alpha1.ClusterServiceVersion{
 		TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.ClusterServiceVersionKind},
 		ObjectMeta: metav1.ObjectMeta{
-			Name: packageName + ".v" + release.version,
+			Name:   packageName + ".v" + release.version,
+			Labels: labels,
 			Annotations: map[string]string{
-				"alm-examples":   string(almExamples),
+				"alm-examples": string(almExamples),
+				// The console offers to create the singleton right after
+				// installing.
+				"operatorframework.io/initialization-resource":      string(initResource),
+				"operatorframework.io/suggested-namespace-template": namespaceTemplate,
+				"operatorframework.io/suggested-namespace":          suggestedNamespace,
+				// Any earlier release upgrades straight to this one.
+				"olm.skipRange":  skipRange(release.version),
 				"capabilities":   "Basic Install",
 				"categories":     "Developer Tools,Security",
 				"containerImage": image,
@@ -334,8 +422,7 @@ func buildCSV(crd *apiextensionsv1.CustomResourceDefinition) (*v1alpha1.ClusterS
 				"description":    "Run podman inside OpenShift Dev Spaces workspaces through user namespaces.",
 				"repository":     repository,
 				"support":        "nested-workspaces",
-				"operatorframework.io/suggested-namespace":         suggestedNS,
-				"features.operators.openshift.io/disconnected":     "true",
+				"features.operators.openshift.io/disconnected":     disconnected,
 				"features.operators.openshift.io/fips-compliant":   "false",
 				"features.operators.openshift.io/proxy-aware":      "false",
 				"features.operators.openshift.io/tls-profiles":     "false",
@@ -358,12 +445,12 @@ func buildCSV(crd *apiextensionsv1.CustomResourceDefinition) (*v1alpha1.ClusterS
 			Maturity:       channel,
 			MinKubeVersion: minKubeVersion,
 			Keywords:       []string{"dev spaces", "devworkspace", "podman", "nested containers", "user namespaces", "scc"},
-			// Placeholder contact until the project has a mailing list.
-			Maintainers: []v1alpha1.Maintainer{{Name: "Nested Workspaces maintainers", Email: "maintainers@nested-workspaces.io"}},
-			Provider:    v1alpha1.AppLink{Name: "nested-workspaces"},
+			Maintainers:    []v1alpha1.Maintainer{{Name: maintainerName, Email: maintainerEmail}},
+			Provider:       v1alpha1.AppLink{Name: "nested-workspaces", URL: repository},
 			Links: []v1alpha1.AppLink{
 				{Name: "Source Code", URL: repository},
-				{Name: "Documentation", URL: repository + "#readme"},
+				{Name: "Administrator's Guide", URL: repository + "/blob/main/docs/admin.md"},
+				{Name: "License (" + license + ")", URL: repository + "/blob/main/LICENSE"},
 			},
 			InstallModes: []v1alpha1.InstallMode{
 				{Type: v1alpha1.InstallModeTypeOwnNamespace, Supported: false},
@@ -408,6 +495,7 @@ func ownedCRD(crd *apiextensionsv1.CustomResourceDefinition) (v1alpha1.CRDDescri
 		Kind:        crd.Spec.Names.Kind,
 		DisplayName: "Nested Containers",
 		Description: firstSentence(root.Description),
+		Resources:   ownedResources,
 	}
 	for _, sd := range specDescriptors {
 		desc, err := describe(root, "spec", sd.path)
@@ -533,6 +621,37 @@ func dockerfile() []byte {
 	for _, l := range bundleLabels {
 		fmt.Fprintf(&b, "LABEL %s=%q\n", l[0], l[1])
 	}
+	fmt.Fprintf(&b, "LABEL org.opencontainers.image.licenses=%q\n", license)
 	b.WriteString("\nCOPY manifests /manifests/\nCOPY metadata /metadata/\n")
 	return []byte(b.String())
+}
+
+// namespaceTemplate is manifests/manager/namespace.yaml as the JSON the
+// console's suggested-namespace-template annotation takes: the namespace
+// OperatorHub proposes is created with its labels (restricted pod
+// security; openshift.io/cluster-monitoring, which makes the platform
+// Prometheus read the ServiceMonitor and PrometheusRule there).
+func namespaceTemplate() (string, error) {
+	ns := &corev1.Namespace{}
+	if err := readYAML(namespaceFile, ns); err != nil {
+		return "", err
+	}
+	ns.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}
+	data, err := json.Marshal(map[string]any{"apiVersion": ns.APIVersion, "kind": ns.Kind,
+		"metadata": map[string]any{"name": ns.Name, "labels": ns.Labels}})
+	return string(data), err
+}
+
+// skipRange lets OLM upgrade from any earlier release straight to version
+// (the catalog's channel entry carries the same range, hack/catalog).
+func skipRange(version string) string { return "<" + version }
+
+// ownedResources are the kinds the operator creates for the
+// NestedContainers resource, which the console lists under it.
+var ownedResources = []v1alpha1.APIResourceReference{
+	{Name: "securitycontextconstraints", Kind: "SecurityContextConstraints", Version: "v1"},
+	{Name: "clusterroles", Kind: "ClusterRole", Version: "v1"},
+	{Name: "clusterrolebindings", Kind: "ClusterRoleBinding", Version: "v1"},
+	{Name: "rolebindings", Kind: "RoleBinding", Version: "v1"},
+	{Name: "devworkspaceoperatorconfigs", Kind: "DevWorkspaceOperatorConfig", Version: "v1alpha1"},
 }

@@ -8,6 +8,7 @@ LABEL operators.operatorframework.io.bundle.package.v1="nested-workspaces-enable
 LABEL operators.operatorframework.io.bundle.channels.v1="alpha"
 LABEL operators.operatorframework.io.bundle.channel.default.v1="alpha"
 LABEL com.redhat.openshift.versions="v4.19"
+LABEL org.opencontainers.image.licenses="Apache-2.0"
 
 COPY manifests /manifests/
 COPY metadata /metadata/

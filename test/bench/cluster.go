@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -22,6 +23,8 @@ import (
 	"syscall"
 	"time"
 
+	dwv2 "github.com/devfile/api/v2/pkg/apis/workspaces/v1alpha2"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -32,6 +35,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -40,6 +44,7 @@ import (
 	"github.com/nested-workspaces/enabler/operator"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 const mib = 1 << 20
@@ -109,7 +114,10 @@ func benchCluster(ctx context.Context, o options, tmp string, r *report) error {
 	}
 
 	logf("starting the DevWorkspace controller")
-	d, err := dwo.Start(ctx, c.Config, dwo.Options{Namespace: operator.DefaultDWONamespace})
+	// The real controller sees only the namespaces of the workspaces it
+	// starts: the synthetic DevWorkspaces elsewhere are for the operator.
+	d, err := dwo.Start(ctx, c.Config, dwo.Options{Namespace: operator.DefaultDWONamespace,
+		WatchNamespaces: []string{"bench-dwo-alone", "bench-dwo-operator"}})
 	if err != nil {
 		return err
 	}
@@ -182,9 +190,23 @@ func benchCluster(ctx context.Context, o options, tmp string, r *report) error {
 	logf("starting %d workspaces with the operator enabled", o.starts)
 	before := e.proxy.Snapshot()
 	cpu0, _ := scrape(run2.metricsAddr)
+	var cpuProfile chan error
+	if run2.pprofAddr != "" {
+		// A minute of the operator's CPU from the first start on.
+		cpuProfile = make(chan error, 1)
+		go func() {
+			cpuProfile <- saveProfile(run2.pprofAddr, "profile?seconds=60", filepath.Join(o.profileDir, "starts-cpu.pb.gz"))
+		}()
+	}
 	with, err := e.startWorkspaces(ctx, "bench-dwo-operator", o.starts, o.settle)
 	if err != nil {
 		return fmt.Errorf("workspace starts with the operator: %w", err)
+	}
+	if cpuProfile != nil {
+		if err := <-cpuProfile; err != nil {
+			return err
+		}
+		r.detail("CPU profile of the operator from the first workspace start on, 60 s: %s", filepath.Join(o.profileDir, "starts-cpu.pb.gz"))
 	}
 	opWrites := e.proxy.WritesSince(before)
 	if cpu1, err := scrape(run2.metricsAddr); err == nil && o.starts > 0 {
@@ -312,7 +334,7 @@ func (e *env) waitWorkspacesRunning(ctx context.Context, n int) error {
 		ready, cont := 0, ""
 		for {
 			page := &appsv1.DeploymentList{}
-			if err := e.cl.List(ctx, page, client.HasLabels{operator.WorkspaceIDLabel}, client.Limit(500), client.Continue(cont)); err != nil {
+			if err := e.cl.List(ctx, page, client.HasLabels{workspaces.IDLabel}, client.Limit(500), client.Continue(cont)); err != nil {
 				return fmt.Errorf("list workspace Deployments: %w", err)
 			}
 			for i := range page.Items {
@@ -356,10 +378,16 @@ func (e *env) deleteUnrelated(ctx context.Context, namespaces []string) error {
 
 // ---------------------------------------------------------------------------
 // Counting proxy: the operator subprocess talks to it over plain HTTP; it
-// forwards with the admin credentials and counts every request.
+// forwards as the operator's service account, with the shipped ClusterRole
+// and the fence installed as an install makes them, and counts every
+// request.
 
 func (e *env) startProxy() error {
-	counted, counter := localcluster.Counting(e.cluster.Config)
+	asOperator, err := e.cluster.InstallOperatorIdentity(context.Background(), localcluster.OperatorNamespace)
+	if err != nil {
+		return err
+	}
+	counted, counter := localcluster.Counting(asOperator)
 	rt, err := rest.TransportFor(counted)
 	if err != nil {
 		return err
@@ -441,11 +469,11 @@ func (e *env) ensureNamespace(ctx context.Context, name string) error {
 // workspace, as JSON with the workspace id to replace.
 func (e *env) template(ctx context.Context, id, ns string) (dep, sa []byte, err error) {
 	deps := &appsv1.DeploymentList{}
-	if err := e.cl.List(ctx, deps, client.InNamespace(ns), client.MatchingLabels{operator.WorkspaceIDLabel: id}); err != nil || len(deps.Items) == 0 {
+	if err := e.cl.List(ctx, deps, client.InNamespace(ns), client.MatchingLabels{workspaces.IDLabel: id}); err != nil || len(deps.Items) == 0 {
 		return nil, nil, fmt.Errorf("template Deployment for %s: %v (found %d)", id, err, len(deps.Items))
 	}
 	sas := &corev1.ServiceAccountList{}
-	if err := e.cl.List(ctx, sas, client.InNamespace(ns), client.MatchingLabels{operator.WorkspaceIDLabel: id}); err != nil || len(sas.Items) == 0 {
+	if err := e.cl.List(ctx, sas, client.InNamespace(ns), client.MatchingLabels{workspaces.IDLabel: id}); err != nil || len(sas.Items) == 0 {
 		return nil, nil, fmt.Errorf("template service account for %s: %v (found %d)", id, err, len(sas.Items))
 	}
 	d := deps.Items[0]
@@ -488,9 +516,11 @@ func workspaceNamespaces(n, perNamespace int) []string {
 // every workspace createWorkspaces makes.
 const syntheticPrefix = "workspacebench"
 
-// createWorkspaces creates workspaces from..to-1: Deployments as DWO
-// renders them (their pods run, see benchCluster) and their service
-// accounts.
+// createWorkspaces creates workspaces from..to-1: a DevWorkspace (Running,
+// in a namespace the real DevWorkspace controller does not watch), and the
+// Deployment (its pod runs, see benchCluster) and service account DWO
+// renders for it, which it controls — so that the operator counts them and
+// grants their namespaces the SCC.
 func (e *env) createWorkspaces(ctx context.Context, o options, from, to int, tmplDep, tmplSA []byte) error {
 	per := max(o.perNamespace, 1)
 	namespaces := workspaceNamespaces(to, per)
@@ -501,21 +531,32 @@ func (e *env) createWorkspaces(ctx context.Context, o options, from, to int, tmp
 		i += from
 		id := fmt.Sprintf("%s%08x", syntheticPrefix, i)
 		ns := nsName(i, per)
+		ws := dwo.SampleWorkspace(ns, id)
+		if err := e.cl.Create(ctx, ws); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create DevWorkspace %s/%s: %w", ns, ws.Name, err)
+		}
+		if err := e.cl.Get(ctx, client.ObjectKeyFromObject(ws), ws); err != nil {
+			return err
+		}
+		ws.Status.DevWorkspaceId, ws.Status.Phase = id, dwv2.DevWorkspaceStatusRunning
+		if err := e.cl.Status().Update(ctx, ws); err != nil {
+			return fmt.Errorf("DevWorkspace %s/%s status: %w", ns, ws.Name, err)
+		}
+		controller := []metav1.OwnerReference{{APIVersion: dwv2.SchemeGroupVersion.String(), Kind: "DevWorkspace",
+			Name: ws.Name, UID: ws.UID, Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}
 		d := &appsv1.Deployment{}
 		if err := json.Unmarshal(fill(tmplDep, id, ns), d); err != nil {
 			return err
 		}
+		d.OwnerReferences = controller
 		if err := e.cl.Create(ctx, d); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create Deployment %s/%s: %w", ns, d.Name, err)
 		}
-		// No DevWorkspace controls these service accounts (5,000 stopped
-		// DevWorkspaces kept the in-process DWO too busy to start the
-		// measured workspaces): the operator grants them nothing, so the
-		// toggle-on figures no longer include the per-namespace RoleBindings.
 		sa := &corev1.ServiceAccount{}
 		if err := json.Unmarshal(fill(tmplSA, id, ns), sa); err != nil {
 			return err
 		}
+		sa.OwnerReferences = controller
 		if err := e.cl.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create ServiceAccount %s/%s: %w", ns, sa.Name, err)
 		}
@@ -616,7 +657,7 @@ func (e *env) startWorkspaces(ctx context.Context, ns string, k int, settle time
 			return nil, err
 		}
 		if i == 0 {
-			res.firstID = dep.Labels[operator.WorkspaceIDLabel]
+			res.firstID = dep.Labels[workspaces.IDLabel]
 			b, _ := json.Marshal(dep)
 			res.templateBytes = len(b)
 		}
@@ -724,6 +765,7 @@ func (e *env) watchGenerations(ctx context.Context, ns string) (func() (bumps, e
 type opProc struct {
 	cmd         *exec.Cmd
 	metricsAddr string
+	pprofAddr   string // "" unless -profile-dir
 	hwm         int64
 	exited      chan error
 }
@@ -823,6 +865,14 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 	// Plain-HTTP metrics: a local run, scraped by the bench itself.
 	p.cmd = exec.CommandContext(ctx, e.operatorBin, "run", "--leader-elect=false",
 		"--metrics-bind-address", addr, "--metrics-insecure", "--health-probe-bind-address=0")
+	var pprofAddr string
+	if o.profileDir != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		p.cmd.Args = append(p.cmd.Args, "--pprof-bind-address", pprofAddr)
+		p.pprofAddr = pprofAddr
+	}
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+e.proxyKubeconfig)
 	p.cmd.Env = append(p.cmd.Env, e.shippedEnv...)
 	p.cmd.Env = append(p.cmd.Env, strings.Fields(o.operatorEnv)...)
@@ -915,6 +965,13 @@ func (e *env) operatorRun(ctx context.Context, o options, label string, expected
 	hwm, rss := procMem(p.cmd.Process.Pid)
 	anon, file := procRSSParts(p.cmd.Process.Pid)
 	p.hwm = hwm
+	if pprofAddr != "" {
+		file := filepath.Join(o.profileDir, short+"-heap.pb.gz")
+		if err := saveHeapProfile(pprofAddr, file); err != nil {
+			return nil, err
+		}
+		r.detail("%s: heap profile after the steady state: %s", short, file)
+	}
 
 	r.add(short+": operator peak RSS (VmHWM)", fmt.Sprintf("%.1f MiB (RSS now %.1f MiB, heap alloc %.1f MiB, heap in use %.1f MiB)",
 		float64(hwm)/mib, float64(rss)/mib, m3["go_memstats_heap_alloc_bytes"]/mib, m3["go_memstats_heap_inuse_bytes"]/mib), "< 64 MiB", verdict(hwm < 64*mib))
@@ -1149,4 +1206,34 @@ func resourceOf(path string) string {
 		return rest[0] + "/" + rest[2]
 	}
 	return rest[0]
+}
+
+// saveHeapProfile saves the operator's heap profile (/debug/pprof/heap, as
+// of the last collection) to file.
+func saveHeapProfile(addr, file string) error {
+	return saveProfile(addr, "heap", file)
+}
+
+// saveProfile saves the operator's /debug/pprof/<which> to file.
+func saveProfile(addr, which, file string) error {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/" + which)
+	if err != nil {
+		return fmt.Errorf("%s profile: %w", which, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s profile: %s", which, resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

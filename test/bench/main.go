@@ -36,6 +36,7 @@ type options struct {
 	skipCluster  bool
 	udiRuns      int
 	operatorEnv  string
+	profileDir   string
 	sizes        string
 }
 
@@ -53,6 +54,7 @@ func main() {
 	flag.IntVar(&o.udiRuns, "udi-runs", 200, "runs of the shell equivalent of the subuid step")
 	flag.StringVar(&o.sizes, "sizes", "1000,10000", "further workspace counts at which to measure the operator's peak RSS and toggle-on time (comma-separated; the smaller ones before run 1, the larger after run 2, without the unrelated objects)")
 	flag.StringVar(&o.operatorEnv, "operator-env", "", "extra environment for the operator process, space-separated NAME=VALUE (e.g. GOMEMLIMIT=48MiB)")
+	flag.StringVar(&o.profileDir, "profile-dir", "", "where to save the operator's heap profile after each run's steady state and a CPU profile of the workspace starts (go tool pprof -top FILE); empty: none")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
 

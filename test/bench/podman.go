@@ -180,6 +180,10 @@ func benchPodman(ctx context.Context, tmp string, r *report) error {
 			r.detail("podman %s: stop-pause: %v %s", d.name, err, out)
 		}
 	}
+	if err := benchPodman5(ctx, tmp, dir, initPID, image, r); err != nil {
+		r.note("Nested podman 5: not measured: %v", err)
+		fmt.Fprintln(os.Stderr, "bench: podman 5:", err)
+	}
 	vfs, ok := results["vfs"]
 	for _, d := range drivers {
 		took, has := results[d.name]
@@ -231,16 +235,7 @@ for i in $(seq %[1]d); do { time bash -c 'echo "user:$((UID+1)):$((65536-UID-1))
 	if err != nil {
 		return fmt.Errorf("%v: %s", err, tail(out, 400))
 	}
-	times := map[string][]time.Duration{}
-	section := ""
-	for _, line := range strings.Fields(out) {
-		sec, err := strconv.ParseFloat(line, 64)
-		if err != nil {
-			section = line
-			continue
-		}
-		times[section] = append(times[section], time.Duration(sec*float64(time.Second)))
-	}
+	times := sectionTimes(out)
 	for _, s := range []string{"first", "unwritten", "later", "shell"} {
 		if len(times[s]) != runs {
 			return fmt.Errorf("got %d timings for %s, want %d:\n%s", len(times[s]), s, runs, tail(out, 400))
@@ -378,4 +373,21 @@ func writeMultiLayerImage(path string) (layers int, size int64, err error) {
 		return 0, 0, err
 	}
 	return len(layerTars), size, os.Chmod(path, 0o644)
+}
+
+// sectionTimes reads the output of bash's time builtin with TIMEFORMAT=%3R
+// (seconds, one a line) under section names (any word that is not a
+// number), as the scripts above print them.
+func sectionTimes(out string) map[string][]time.Duration {
+	times := map[string][]time.Duration{}
+	section := ""
+	for _, f := range strings.Fields(out) {
+		sec, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			section = f
+			continue
+		}
+		times[section] = append(times[section], time.Duration(sec*float64(time.Second)))
+	}
+	return times
 }

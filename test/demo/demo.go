@@ -1,5 +1,5 @@
 // Package demo runs the whole product on this machine with no cluster:
-// a real local control plane made to look like OpenShift 4.20 (OpenShift's
+// a real local control plane made to look like OpenShift 4.22 (OpenShift's
 // own SCC admission, controller manager, scheduler, kwok nodes), the real
 // DevWorkspace controller, and the operator. It starts a sample workspace,
 // turns the toggle on, and shows under which SCC and as which UID the
@@ -39,10 +39,12 @@ import (
 
 	enablerv1alpha1 "github.com/nested-workspaces/enabler/api/v1alpha1"
 	"github.com/nested-workspaces/enabler/detect"
+	"github.com/nested-workspaces/enabler/dwoconfig"
 	"github.com/nested-workspaces/enabler/operator"
-	"github.com/nested-workspaces/enabler/scc"
+	"github.com/nested-workspaces/enabler/owned"
 	"github.com/nested-workspaces/enabler/test/localcluster"
 	"github.com/nested-workspaces/enabler/test/localcluster/dwo"
+	"github.com/nested-workspaces/enabler/workspaces"
 )
 
 // Options configures a demo run.
@@ -53,7 +55,7 @@ type Options struct {
 	// real node's cluster lives in private namespaces kubectl cannot reach
 	// from the host.
 	Keep bool
-	// Scenario is the OpenShift release to simulate (default 4.20).
+	// Scenario is the OpenShift release to simulate (default 4.22.0).
 	Scenario localcluster.Scenario
 	// RealNode runs the workspace on a real node and types podman commands
 	// in it. The process must be in the namespaces
@@ -107,9 +109,9 @@ func Main(ctx context.Context, o Options) int {
 		return 0
 	}
 	if localcluster.RealNodePrepared() {
-		p.step("Preparing a real node (its binaries and workspace image are built): the images with this tree's udi-setup")
+		p.step("Preparing a real node (its binaries and base are built): the workspace image from udi/Containerfile")
 	} else {
-		p.step("Preparing a real node: kubelet v%s and containerd built from the Go module proxy, a workspace image from Debian packages (the first run on 2 cores: ~5 min; then cached)",
+		p.step("Preparing a real node: kubelet v%s and containerd built from the Go module proxy, crun from Debian trixie, a UDI-shaped base from Debian packages and on it the workspace image from udi/Containerfile (the first run: about 5 min on 2 busy cores; then about a minute, the image build)",
 			localcluster.KubernetesVersion)
 	}
 	if err := os.Setenv(startEnv, fmt.Sprint(p.start.UnixMilli())); err != nil {
@@ -145,7 +147,7 @@ func Run(ctx context.Context, o Options) error {
 		o.Out = os.Stdout
 	}
 	if o.Scenario.Name == "" {
-		o.Scenario = localcluster.OCP420
+		o.Scenario = localcluster.OCP422
 	}
 	ctrl.SetLogger(logr.Discard())
 	// client-go's exec client logs through klog (e.g. "Unknown stream id
@@ -186,8 +188,12 @@ func Run(ctx context.Context, o Options) error {
 		}
 		defer node.Stop()
 	}
-	p.step("Starting the DevWorkspace controller (DevWorkspace Operator v0.43.0, in-process)")
-	dwoCtl, err := dwo.Start(ctx, cluster.Config, dwo.Options{Namespace: operator.DefaultDWONamespace})
+	p.step("Starting the DevWorkspace controller (DevWorkspace Operator v0.43.0, in-process, as its service account with its shipped ClusterRole)")
+	dwoConfig, err := cluster.InstallDWOIdentity(ctx, operator.DefaultDWONamespace, dwo.ServiceAccountName)
+	if err != nil {
+		return err
+	}
+	dwoCtl, err := dwo.Start(ctx, cluster.Config, dwo.Options{Namespace: operator.DefaultDWONamespace, ControllerConfig: dwoConfig})
 	if err != nil {
 		return err
 	}
@@ -198,8 +204,12 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 
-	p.step("Starting the nested-workspaces operator")
-	mgr, err := operator.NewManager(operator.Options{Config: cluster.Config, MetricsAddr: "0", ProbeAddr: "0"})
+	p.step("Starting the nested-workspaces operator as its service account (the shipped ClusterRole, under the shipped admission policy)")
+	opConfig, err := cluster.InstallOperatorIdentity(ctx, localcluster.OperatorNamespace)
+	if err != nil {
+		return err
+	}
+	mgr, err := operator.NewManager(operator.Options{Config: opConfig, MetricsAddr: "0", ProbeAddr: "0"})
 	if err != nil {
 		return err
 	}
@@ -238,7 +248,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if !operator.IsNested(&corev1.PodTemplateSpec{Spec: after.Spec}) {
+	if !workspaces.IsNested(&corev1.PodTemplateSpec{Spec: after.Spec}) {
 		return errors.New("the workspace pod is not nested-capable: see the NestedContainers status")
 	}
 	if err := showStatus(ctx, p, cluster.Client); err != nil {
@@ -284,10 +294,10 @@ func startRealNode(ctx context.Context, p *printer, cluster *localcluster.Cluste
 func useNodeImages(ctx context.Context, c client.Client) error {
 	dwoc := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "controller.devfile.io/v1alpha1", "kind": "DevWorkspaceOperatorConfig",
-		"metadata": map[string]any{"name": operator.DWOConfigName, "namespace": operator.DefaultDWONamespace},
+		"metadata": map[string]any{"name": dwoconfig.Name, "namespace": operator.DefaultDWONamespace},
 		"config":   map[string]any{"workspace": map[string]any{"imagePullPolicy": "IfNotPresent"}},
 	}}
-	if err := c.Patch(ctx, dwoc, client.Apply, client.FieldOwner("cluster-admin"), client.ForceOwnership); err != nil {
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(dwoc), client.FieldOwner("cluster-admin"), client.ForceOwnership); err != nil {
 		return fmt.Errorf("set the workspaces' imagePullPolicy: %w", err)
 	}
 	return nil
@@ -329,7 +339,7 @@ func ensureBinaries(ctx context.Context, p *printer, realNode, keep bool) error 
 	if _, err := os.Stat(script); err != nil {
 		return fmt.Errorf("control plane binaries missing in %s and %s not found: run `make bins` in the nested-workspaces checkout", dir, script)
 	}
-	p.step("Building %s from the Go module proxy (the first run on 2 cores: ~8 min; then cached)", strings.Join(missing, ", "))
+	p.step("Building %s from the Go module proxy (the first run: about 13 CPU-minutes, 15 to 20 min on 2 busy cores; then cached)", strings.Join(missing, ", "))
 	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, missing...)...)
 	cmd.Stderr = p.w
 	out, err := cmd.Output()
@@ -375,11 +385,11 @@ func enable(ctx context.Context, p *printer, c client.Client) (string, error) {
 		return "", err
 	}
 	cfg := &unstructured.Unstructured{}
-	cfg.SetGroupVersionKind(operator.DWOConfigGVK)
-	if err := c.Get(ctx, client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: operator.DWOConfigName}, cfg); err != nil {
+	cfg.SetGroupVersionKind(dwoconfig.GVK)
+	if err := c.Get(ctx, client.ObjectKey{Namespace: operator.DefaultDWONamespace, Name: dwoconfig.Name}, cfg); err != nil {
 		return "", fmt.Errorf("get DevWorkspaceOperatorConfig: %w", err)
 	}
-	sccName, _, _ := unstructured.NestedString(cfg.Object, "config", "workspace", "podAnnotations", operator.RequiredSCCAnnotation)
+	sccName, _, _ := unstructured.NestedString(cfg.Object, "config", "workspace", "podAnnotations", dwoconfig.RequiredSCCAnnotation)
 	return sccName, nil
 }
 
@@ -389,7 +399,7 @@ func showSCC(ctx context.Context, p *printer, c client.Client, name string) erro
 		return fmt.Errorf("get SCC %s: %w", name, err)
 	}
 	owner := "OpenShift's own, used as is"
-	if s.Labels[scc.ManagedByLabel] == scc.ManagedByValue {
+	if s.Labels[owned.ManagedByLabel] == owned.ManagedByValue {
 		owner = "created by the operator"
 	}
 	p.section(fmt.Sprintf("SecurityContextConstraints %s (%s), pinned by openshift.io/required-scc", s.Name, owner))
@@ -458,7 +468,7 @@ func showPod(ctx context.Context, p *printer, cluster *localcluster.Cluster, ws 
 		hostUsers = fmt.Sprint(*pod.Spec.HostUsers)
 	}
 	p.kv("hostUsers", hostUsers)
-	for _, k := range []string{operator.DevicesAnnotation, operator.RequiredSCCAnnotation} {
+	for _, k := range []string{dwoconfig.DevicesAnnotation, dwoconfig.RequiredSCCAnnotation} {
 		if v, ok := pod.Annotations[k]; ok {
 			p.kv("annotation "+k, v)
 		}

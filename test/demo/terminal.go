@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -23,12 +25,23 @@ type typed struct {
 	// expect is what its output must contain: the demo fails otherwise,
 	// so that it never claims what did not happen.
 	expect string
+	// login runs the line in a login shell (bash -l), as a workspace
+	// terminal's shell is: it sets DOCKER_HOST to the workspace's
+	// Docker-compatible API (udi/Containerfile's profile script).
+	login bool
 }
 
 // composeTools are the compose commands the demo runs the same project
-// with, one after the other. A workspace image with Docker's compose adds
-// "docker compose" here.
-var composeTools = []string{"podman-compose"}
+// with, one after the other: podman's own, and Docker's compose v2 against
+// the workspace's Docker-compatible API (through a login shell).
+var composeTools = []struct {
+	command string
+	login   bool
+}{{"podman-compose", false}, {"docker compose", true}}
+
+// busyboxInPod is where the demo copies the busybox root filesystem into
+// the workspace (there is no registry).
+const busyboxInPod = "/tmp/busybox.tar"
 
 // terminalSession is what the demo types in the nested workspace, in the
 // workspace's working directory (/projects).
@@ -36,8 +49,8 @@ func terminalSession() []typed {
 	session := []typed{
 		{why: "who am I, and in which user namespace: the pod's own, 65536 IDs from a high host range",
 			line: "id; cat /proc/self/uid_map", expect: "uid=1000"},
-		{why: "there is no registry here: import the busybox image the workspace image carries",
-			line: "podman import -q " + localcluster.BusyboxArchive + " localhost/busybox"},
+		{why: "there is no registry here: import the busybox root filesystem copied in above",
+			line: "podman import -q " + busyboxInPod + " localhost/busybox"},
 		{why: "a container: root inside, on the workspace's subordinate IDs outside",
 			line: "podman run --rm localhost/busybox sh -c 'id; cat /proc/self/uid_map'", expect: "uid=0(root)"},
 		{why: "an image built here, a RUN step changing owners across the ID range",
@@ -63,8 +76,8 @@ EOF`},
 	}
 	for _, compose := range composeTools {
 		session = append(session,
-			typed{line: compose + " up --exit-code-from client", expect: "hello from web"},
-			typed{line: compose + " down"},
+			typed{line: compose.command + " up --exit-code-from client", expect: "hello from web", login: compose.login},
+			typed{line: compose.command + " down", login: compose.login},
 		)
 	}
 	return session
@@ -75,6 +88,9 @@ EOF`},
 func runTerminal(ctx context.Context, p *printer, cluster *localcluster.Cluster, pod *corev1.Pod) error {
 	p.section(fmt.Sprintf("In the workspace's terminal (pod %s on node %s, container %q, as the DevWorkspace Operator rendered it)",
 		pod.Name, pod.Spec.NodeName, pod.Spec.Containers[0].Name))
+	if err := copyBusybox(ctx, p, cluster, pod); err != nil {
+		return err
+	}
 	for _, cmd := range terminalSession() {
 		if cmd.why != "" {
 			fmt.Fprintf(p.w, "\n  # %s\n", cmd.why)
@@ -82,8 +98,12 @@ func runTerminal(ctx context.Context, p *printer, cluster *localcluster.Cluster,
 		fmt.Fprintf(p.w, "  $ %s\n", strings.ReplaceAll(cmd.line, "\n", "\n  > "))
 		out := &terminal{w: p.w, prefix: "  "}
 		stepCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		shell := []string{"sh", "-c"}
+		if cmd.login {
+			shell = []string{"bash", "-lc"}
+		}
 		err := cluster.ExecStream(stepCtx, pod.Namespace, pod.Name, pod.Spec.Containers[0].Name,
-			localcluster.ExecOutput{Stdout: out, TTY: true}, "sh", "-c", cmd.line)
+			localcluster.ExecOutput{Stdout: out, TTY: true}, append(shell, cmd.line)...)
 		cancel()
 		out.endLine()
 		if err != nil {
@@ -94,6 +114,27 @@ func runTerminal(ctx context.Context, p *printer, cluster *localcluster.Cluster,
 		}
 	}
 	fmt.Fprintln(p.w)
+	return nil
+}
+
+// copyBusybox copies the busybox root filesystem PrepareRealNode wrote
+// into the workspace, as a user copies a file in (kubectl cp, here
+// kubectl exec -i with cat).
+func copyBusybox(ctx context.Context, p *printer, cluster *localcluster.Cluster, pod *corev1.Pod) error {
+	from := filepath.Join(os.Getenv(localcluster.FixturesEnv), localcluster.BusyboxFixture)
+	in, err := os.Open(from)
+	if err != nil {
+		return fmt.Errorf("the busybox root filesystem (localcluster.PrepareRealNode writes it): %w", err)
+	}
+	defer in.Close()
+	fmt.Fprintf(p.w, "\n  # from the host, as kubectl cp does: a busybox root filesystem into the workspace\n  $ kubectl cp busybox.tar %s/%s:%s\n", pod.Namespace, pod.Name, busyboxInPod)
+	copyCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var errOut bytes.Buffer
+	if err := cluster.ExecStream(copyCtx, pod.Namespace, pod.Name, pod.Spec.Containers[0].Name,
+		localcluster.ExecOutput{Stdin: in, Stdout: io.Discard, Stderr: &errOut}, "sh", "-c", "cat > "+busyboxInPod); err != nil {
+		return fmt.Errorf("copy busybox.tar into the workspace: %w: %s", err, errOut.String())
+	}
 	return nil
 }
 

@@ -251,6 +251,11 @@ func (c *Cluster) finishStart(ctx context.Context, assets string, opts Options) 
 			return err
 		}
 	}
+	if opts.DevWorkspace {
+		if err := c.aggregateOwnedCRDRoles(ctx, devWorkspaceOwnedCRDs); err != nil {
+			return err
+		}
+	}
 	if opts.Workloads {
 		if err := c.startWorkloads(ctx, assets, opts.RealNodeOnly); err != nil {
 			return err
@@ -289,4 +294,11 @@ func (c *Cluster) AddUser(name string, groups ...string) (*rest.Config, error) {
 		return nil, fmt.Errorf("add user %s: %w", name, err)
 	}
 	return u.Config(), nil
+}
+
+// AsServiceAccount returns a rest.Config authenticated as service account
+// name in namespace, with the groups the API server gives its token.
+func (c *Cluster) AsServiceAccount(namespace, name string) (*rest.Config, error) {
+	return c.AddUser("system:serviceaccount:"+namespace+":"+name,
+		"system:serviceaccounts", "system:serviceaccounts:"+namespace, "system:authenticated")
 }

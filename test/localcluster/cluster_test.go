@@ -49,7 +49,7 @@ func TestSimulateWritesWhatARealClusterHas(t *testing.T) {
 			}
 			// The SCC CRD keeps userNamespaceLevel only where the release has it.
 			scc := &securityv1.SecurityContextConstraints{
-				ObjectMeta:         metav1.ObjectMeta{Name: "probe-" + strings.ReplaceAll(s.Name, ".", "-")},
+				ObjectMeta:         metav1.ObjectMeta{Name: "probe-" + strings.ToLower(strings.ReplaceAll(s.Name, ".", "-"))},
 				UserNamespaceLevel: securityv1.NamespaceLevelRequirePod,
 				RunAsUser:          securityv1.RunAsUserStrategyOptions{Type: securityv1.RunAsUserStrategyMustRunAsRange},
 				SELinuxContext:     securityv1.SELinuxContextStrategyOptions{Type: securityv1.SELinuxStrategyMustRunAs},

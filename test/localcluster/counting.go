@@ -47,8 +47,12 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 func (rc *RequestCounter) add(req *http.Request) {
 	verb := req.Method
-	if req.Method == http.MethodGet && req.URL.Query().Get("watch") == "true" {
+	switch {
+	case req.Method == http.MethodGet && req.URL.Query().Get("watch") == "true":
 		verb = "WATCH"
+	case req.URL.Query().Get("dryRun") != "":
+		// Changes nothing: not a write.
+		verb = "DRYRUN " + verb
 	}
 	rc.mu.Lock()
 	rc.counts[verb+" "+req.URL.Path]++

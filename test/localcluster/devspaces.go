@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -85,7 +86,7 @@ func (c *Cluster) DevSpaces(ctx context.Context, s DevSpacesSettings) error {
 			"disableContainerBuildCapabilities": !s.ContainerBuild,
 		}},
 	}}
-	if err := c.Client.Patch(ctx, cc, client.Apply, client.FieldOwner("devspaces-admin"), client.ForceOwnership); err != nil {
+	if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(cc), client.FieldOwner("devspaces-admin"), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply CheCluster: %w", err)
 	}
 	return c.cheOperatorReconcile(ctx, s)
@@ -107,7 +108,8 @@ func (c *Cluster) RemoveDevSpaces(ctx context.Context) error {
 	cfg.SetName(CheDWOConfigName)
 	objs := []client.Object{cc, cfg}
 	for _, name := range []string{CheContainerRunSCC, CheContainerBuildSCC} {
-		objs = append(objs, sccObject(name))
+		grant := metav1.ObjectMeta{Name: "dev-workspace-" + name}
+		objs = append(objs, sccObject(name), &rbacv1.ClusterRoleBinding{ObjectMeta: grant}, &rbacv1.ClusterRole{ObjectMeta: grant})
 	}
 	for _, o := range objs {
 		if err := c.Client.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
@@ -125,19 +127,46 @@ func sccObject(name string) *unstructured.Unstructured {
 	return u
 }
 
+// The DevWorkspace controller's service account and the namespace it runs
+// in (in the harness, operator.DefaultDWONamespace), which che-operator
+// grants Che's SCCs.
+const (
+	dwoServiceAccount          = "devworkspace-controller-serviceaccount"
+	dwoServiceAccountNamespace = "openshift-operators"
+)
+
 // cheOperatorReconcile writes Che's DevWorkspaceOperatorConfig and SCCs as
-// che-operator does for the CheCluster's settings.
+// che-operator does for the CheCluster's settings, and what lets the
+// DevWorkspace controller grant Che's SCC to a workspace through the
+// controller.devfile.io/scc attribute the dashboard sets: a ClusterRole
+// allowing get, update and use of that SCC, bound to the controller's
+// service account (che-operator pkg/deploy/container-capabilities,
+// dev-workspace-container-run and dev-workspace-container-build).
 func (c *Cluster) cheOperatorReconcile(ctx context.Context, s DevSpacesSettings) error {
 	for _, scc := range []struct {
 		on   bool
 		name string
 		yaml []byte
 	}{{s.ContainerRun, CheContainerRunSCC, containerRunSCC}, {s.ContainerBuild, CheContainerBuildSCC, containerBuildSCC}} {
+		grant := "dev-workspace-" + scc.name
+		role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: grant}, Rules: []rbacv1.PolicyRule{{
+			APIGroups: []string{"security.openshift.io"}, Resources: []string{"securitycontextconstraints"},
+			Verbs: []string{"get", "update", "use"}, ResourceNames: []string{scc.name}}}}
+		binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: grant},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: grant},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: dwoServiceAccountNamespace, Name: dwoServiceAccount}}}
 		if !scc.on {
-			if err := c.Client.Delete(ctx, sccObject(scc.name)); client.IgnoreNotFound(err) != nil {
-				return fmt.Errorf("delete SCC %s: %w", scc.name, err)
+			for _, o := range []client.Object{sccObject(scc.name), binding, role} {
+				if err := c.Client.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+					return fmt.Errorf("delete %s: %w", o.GetName(), err)
+				}
 			}
 			continue
+		}
+		for _, o := range []client.Object{role, binding} {
+			if err := c.Client.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("grant the DevWorkspace controller SCC %s: %w", scc.name, err)
+			}
 		}
 		obj := map[string]any{}
 		if err := yaml.Unmarshal(scc.yaml, &obj); err != nil {
@@ -178,7 +207,7 @@ func (c *Cluster) cheOperatorReconcile(ctx context.Context, s DevSpacesSettings)
 		"metadata": map[string]any{"name": CheDWOConfigName, "namespace": DevSpacesNamespace},
 		"config":   map[string]any{"workspace": ws},
 	}}
-	if err := c.Client.Patch(ctx, dwoc, client.Apply, client.FieldOwner(cheFieldManager), client.ForceOwnership); err != nil {
+	if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(dwoc), client.FieldOwner(cheFieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply Che's DevWorkspaceOperatorConfig: %w", err)
 	}
 	return nil

@@ -61,6 +61,9 @@ func writeKind(req *http.Request) (string, bool) {
 	default:
 		return "", false
 	}
+	if req.URL.Query().Get("dryRun") != "" {
+		return "", false // changes nothing: the write it precedes gets the 409
+	}
 	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
 	// Skip /api/v1 or /apis/group/version, then namespaces/ns.
 	i := 2

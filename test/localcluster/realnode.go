@@ -3,6 +3,7 @@ package localcluster
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -12,16 +13,47 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/streaming/pkg/httpstream"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // RealNodeBinaries are what hack/build-node-bins.sh builds.
 var RealNodeBinaries = []string{"kubelet", "containerd", "ctr", "containerd-shim-runc-v2", "runc"}
+
+// RealNodeCrun is the name of crun in the node's binaries directory
+// (hack/build-node-crun.sh: Debian trixie's crun 1.21 with a private loader).
+// Where it is there, pods run with crun by default, as on RHCOS (9: crun by
+// default; 10: no runc), and with runc through the RuntimeClass of
+// RuncHandler.
+const RealNodeCrun = "crun"
+
+// Runtime handlers of the real node, as containerd names them; the pod's
+// default ("") is crun where the node has it, else runc.
+const (
+	RuncHandler = "runc"
+	CrunHandler = "crun"
+)
+
+// LinkNodeBinaries makes dir a node binaries directory: links to every
+// RealNodeBinaries file in bins and, when crunDir is set, to crunDir/crun.
+func LinkNodeBinaries(dir, bins, crunDir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, b := range RealNodeBinaries {
+		if err := os.Symlink(filepath.Join(bins, b), filepath.Join(dir, b)); err != nil {
+			return err
+		}
+	}
+	if crunDir != "" {
+		return os.Symlink(filepath.Join(crunDir, RealNodeCrun), filepath.Join(dir, RealNodeCrun))
+	}
+	return nil
+}
 
 // PauseImage is the sandbox image of the real node: busybox sleeping.
 const PauseImage = "localhost/nested-workspaces/pause:1"
@@ -30,10 +62,13 @@ const PauseImage = "localhost/nested-workspaces/pause:1"
 // cluster as node "realnode", inside the namespaces RunIsolated made.
 type RealNode struct {
 	Name string
-	c    *Cluster
-	dir  string
-	bins string
-	sock string
+	// DefaultRuntime is the runtime handler pods get without a
+	// RuntimeClass: CrunHandler where the node has crun, else RuncHandler.
+	DefaultRuntime string
+	c              *Cluster
+	dir            string
+	bins           string
+	sock           string
 	// processes in start order; stopped in reverse.
 	processes []*process
 	stopExtra []func()
@@ -108,19 +143,28 @@ state = "/run/containerd"
   # oom_score_adj otherwise.
   restrict_oom_score_adj = true
   [plugins.'io.containerd.cri.v1.runtime'.containerd]
-    default_runtime_name = "runc"
+    default_runtime_name = "@DEFAULT_RUNTIME@"
     [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
         BinaryName = "@RUNC@"
         SystemdCgroup = false
-  [plugins.'io.containerd.cri.v1.runtime'.cni]
+@CRUN_RUNTIME@  [plugins.'io.containerd.cri.v1.runtime'.cni]
     bin_dirs = ["/usr/lib/cni"]
     conf_dir = "@CNI@"
 
 [plugins.'io.containerd.grpc.v1.cri']
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
+`
+
+// crunRuntime is crun's entry in containerd's configuration: the same shim,
+// crun instead of runc.
+const crunRuntime = `    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.crun]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.crun.options]
+        BinaryName = "@CRUN@"
+        SystemdCgroup = false
 `
 
 // cniConfig is a bridge in the node's private network namespace: pods
@@ -138,8 +182,13 @@ const cniConfig = `{
 
 func (n *RealNode) startContainerd(ctx context.Context) error {
 	n.sock = filepath.Join(n.dir, "containerd.sock")
+	defaultRuntime, crun := RuncHandler, ""
+	if _, err := os.Stat(filepath.Join(n.bins, RealNodeCrun)); err == nil {
+		defaultRuntime, crun = CrunHandler, strings.ReplaceAll(crunRuntime, "@CRUN@", filepath.Join(n.bins, RealNodeCrun))
+	}
+	n.DefaultRuntime = defaultRuntime
 	cfg := strings.NewReplacer("@SOCK@", n.sock, "@PAUSE@", PauseImage, "@RUNC@", filepath.Join(n.bins, "runc"),
-		"@CNI@", filepath.Join(n.dir, "cni")).Replace(containerdConfig)
+		"@CNI@", filepath.Join(n.dir, "cni"), "@DEFAULT_RUNTIME@", defaultRuntime, "@CRUN_RUNTIME@", crun).Replace(containerdConfig)
 	cfgPath := filepath.Join(n.dir, "containerd.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
@@ -258,8 +307,14 @@ func RuntimeSupportsUserNamespaces(node *corev1.Node) bool {
 // its standard output and error. A command that exits non-zero returns an
 // error with its exit status.
 func (n *RealNode) Exec(ctx context.Context, namespace, pod, container string, command ...string) (stdout, stderr string, err error) {
+	return n.ExecWithInput(ctx, nil, namespace, pod, container, command...)
+}
+
+// ExecWithInput is Exec with stdin fed from input (kubectl exec -i), as a
+// user copies a file into a workspace.
+func (n *RealNode) ExecWithInput(ctx context.Context, input io.Reader, namespace, pod, container string, command ...string) (stdout, stderr string, err error) {
 	var out, errOut bytes.Buffer
-	err = n.c.ExecStream(ctx, namespace, pod, container, ExecOutput{Stdout: &out, Stderr: &errOut}, command...)
+	err = n.c.ExecStream(ctx, namespace, pod, container, ExecOutput{Stdin: input, Stdout: &out, Stderr: &errOut}, command...)
 	return out.String(), errOut.String(), err
 }
 
@@ -267,6 +322,8 @@ func (n *RealNode) Exec(ctx context.Context, namespace, pod, container string, c
 // TTY, both into Stdout through a terminal, as a user at a terminal sees
 // them (in the order they were written; lines end in "\r\n").
 type ExecOutput struct {
+	// Stdin, when not nil, is fed to the command (kubectl exec -i).
+	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	TTY            bool
 }
@@ -280,7 +337,7 @@ func (c *Cluster) ExecStream(ctx context.Context, namespace, pod, container stri
 		return err
 	}
 	u := cs.CoreV1().RESTClient().Post().Namespace(namespace).Resource("pods").Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: container, Command: command, Stdout: true, Stderr: !out.TTY, TTY: out.TTY}, scheme.ParameterCodec).URL()
+		VersionedParams(&corev1.PodExecOptions{Container: container, Command: command, Stdin: out.Stdin != nil, Stdout: true, Stderr: !out.TTY, TTY: out.TTY}, scheme.ParameterCodec).URL()
 	// As kubectl: WebSockets, falling back to SPDY where the upgrade fails.
 	spdy, err := remotecommand.NewSPDYExecutor(c.Config, "POST", u)
 	if err != nil {
@@ -296,7 +353,7 @@ func (c *Cluster) ExecStream(ctx context.Context, namespace, pod, container stri
 	if err != nil {
 		return err
 	}
-	opts := remotecommand.StreamOptions{Stdout: out.Stdout, Stderr: out.Stderr, Tty: out.TTY}
+	opts := remotecommand.StreamOptions{Stdin: out.Stdin, Stdout: out.Stdout, Stderr: out.Stderr, Tty: out.TTY}
 	if out.TTY {
 		opts.Stderr = nil
 	}
@@ -304,4 +361,90 @@ func (c *Cluster) ExecStream(ctx context.Context, namespace, pod, container stri
 		return fmt.Errorf("exec %q in %s/%s: %w", strings.Join(command, " "), namespace, pod, err)
 	}
 	return nil
+}
+
+// RuntimeOf names the OCI runtime binary (crun, runc) containerd ran a
+// pod's container with, from the container's runtime options.
+func (n *RealNode) RuntimeOf(ctx context.Context, namespace, pod, container string) (string, error) {
+	ctr := func(args ...string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, filepath.Join(n.bins, "ctr"), append([]string{"--address", n.sock, "--namespace", "k8s.io"}, args...)...)
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("ctr %s: %w", strings.Join(args, " "), err)
+		}
+		return out, nil
+	}
+	ids, err := ctr("containers", "ls", "--quiet")
+	if err != nil {
+		return "", err
+	}
+	for _, id := range strings.Fields(string(ids)) {
+		out, err := ctr("containers", "info", id)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		var info struct {
+			Labels  map[string]string
+			Runtime struct {
+				Name    string
+				Options struct {
+					// containerd.runc.v1.Options, protobuf-encoded.
+					Value []byte `json:"value"`
+				}
+			}
+		}
+		if err := json.Unmarshal(out, &info); err != nil {
+			return "", fmt.Errorf("ctr containers info %s: %w", id, err)
+		}
+		if info.Labels["io.kubernetes.pod.namespace"] == namespace && info.Labels["io.kubernetes.pod.name"] == pod &&
+			info.Labels["io.kubernetes.container.name"] == container {
+			binary := runcOptionsBinaryName(info.Runtime.Options.Value)
+			if binary == "" {
+				return "", fmt.Errorf("container %s: runtime %s names no binary", id, info.Runtime.Name)
+			}
+			return filepath.Base(binary), nil
+		}
+	}
+	return "", fmt.Errorf("no container %s of pod %s/%s on the node", container, namespace, pod)
+}
+
+// runcOptionsBinaryName reads binary_name (field 6, a string) from
+// containerd's runc shim options as protobuf bytes.
+func runcOptionsBinaryName(b []byte) string {
+	varint := func() (uint64, bool) {
+		var v uint64
+		for shift := 0; len(b) > 0 && shift < 64; shift += 7 {
+			c := b[0]
+			b = b[1:]
+			v |= uint64(c&0x7f) << shift
+			if c < 0x80 {
+				return v, true
+			}
+		}
+		return 0, false
+	}
+	for len(b) > 0 {
+		tag, ok := varint()
+		if !ok {
+			return ""
+		}
+		switch tag & 7 {
+		case 0:
+			if _, ok := varint(); !ok {
+				return ""
+			}
+		case 2:
+			n, ok := varint()
+			if !ok || n > uint64(len(b)) {
+				return ""
+			}
+			if tag>>3 == 6 {
+				return string(b[:n])
+			}
+			b = b[n:]
+		default:
+			return "" // no other wire types in these options
+		}
+	}
+	return ""
 }

@@ -345,6 +345,9 @@ func setUpIsolated() error {
 			return fmt.Errorf("mount a tmpfs on %s: %w", dir, err)
 		}
 	}
+	if err := dropHybridCgroup2(); err != nil {
+		return err
+	}
 	for _, dir := range []string{"/run/netns", "/var/lib/kubelet/device-plugins", "/var/log/pods", "/var/log/containers", "/var/lib/cni", realNodeDevices} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
@@ -364,6 +367,29 @@ func setUpIsolated() error {
 		if err := unix.Mount(node, d.path, "", unix.MS_BIND, ""); err != nil {
 			return fmt.Errorf("bind %s over %s: %w", node, d.path, err)
 		}
+	}
+	return nil
+}
+
+// dropHybridCgroup2 makes the node's cgroups plain v1 where the machine runs
+// cgroup v1 in "hybrid" mode (this kind of VM: the v1 hierarchies, plus a
+// cgroup2 mount at /sys/fs/cgroup/unified that holds the hugetlb
+// controller). crun, the runtime OpenShift nodes run pods with, refuses that
+// ("cgroups in hybrid mode not supported, drop all controllers from
+// cgroupv2"); without the cgroup2 mount it sees legacy v1, which it supports.
+// Only the node's private mount namespace loses the mount; OpenShift nodes
+// (4.19+) are cgroup v2 only, which this machine cannot give.
+func dropHybridCgroup2() error {
+	const unified = "/sys/fs/cgroup/unified"
+	var root, u unix.Statfs_t
+	if unix.Statfs("/sys/fs/cgroup", &root) != nil || root.Type != unix.TMPFS_MAGIC {
+		return nil
+	}
+	if unix.Statfs(unified, &u) != nil || u.Type != unix.CGROUP2_SUPER_MAGIC {
+		return nil
+	}
+	if err := unix.Unmount(unified, unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmount %s in the node's mount namespace (crun refuses hybrid cgroups): %w", unified, err)
 	}
 	return nil
 }

@@ -11,47 +11,39 @@ import (
 	"sync"
 )
 
-// Images of the real node, imported into containerd from OCI archives that
+// Images of the real node, imported into containerd from archives that
 // PrepareRealNode writes: there is no registry.
 const (
-	// WorkspaceImage is the workspace image: Debian's podman and
-	// podman-compose shaped as udi/Containerfile shapes the Universal
-	// Developer Image, with this tree's udi-setup.
+	// WorkspaceImage is udi/Containerfile built with podman on the
+	// UDI-shaped base (hack/build-udi-node-image.sh): the image an admin
+	// builds on the real UDI, unchanged.
 	WorkspaceImage = "localhost/nested-workspaces/workspace:test"
-	// BusyboxArchive is where the workspace image holds a busybox root
-	// filesystem for `podman import`.
-	BusyboxArchive = "/opt/nested-workspaces/busybox.tar"
+	// FixturesEnv names the host directory holding what a user copies into
+	// a workspace (busybox.tar, a busybox root filesystem for `podman
+	// import`): the image under test carries none of it. PrepareRealNode
+	// sets it; the run in private namespaces inherits it.
+	FixturesEnv = "NESTED_REALNODE_FIXTURES"
+	// BusyboxFixture is the busybox root filesystem's name in that
+	// directory.
+	BusyboxFixture = "busybox.tar"
 )
 
-// BusyboxApplets are the commands the workspace's busybox image offers
-// (what the e2e and the demo run in nested containers).
+// BusyboxApplets are the commands the busybox image offers (what the e2e
+// and the demo run in nested containers).
 var BusyboxApplets = []string{"sh", "id", "cat", "stat", "echo", "wget", "httpd", "sleep", "ls", "mkdir", "chown", "touch",
-	"grep", "env", "hostname", "nc", "su", "cp", "rm"}
+	"grep", "env", "hostname", "nc", "su", "cp", "rm", "true"}
 
 // PrepareRealNode is the host side of a real node (a RealNodeHost for
 // RunIsolated): it builds, cached, the node's binaries
-// (hack/build-node-bins.sh) and the workspace image's root filesystem
-// (hack/build-workspace-image.sh) — both at once: one mostly compiles, the
-// other mostly downloads — then writes the OCI archives of the pause image
-// and the workspace image with this tree's udi-setup. It runs in the
-// checkout (it finds it with `go env GOMOD`); the scripts' progress goes to
-// stderr.
+// (hack/build-node-bins.sh: kubelet, containerd, runc) and trixie's crun
+// (hack/build-node-crun.sh) and, at the same time (one mostly compiles, the
+// other mostly downloads and runs podman build), the workspace image
+// (hack/build-udi-node-image.sh); then it writes the pause image and the
+// fixtures directory (FixturesEnv). It runs in the checkout (it finds it
+// with `go env GOMOD`); the scripts' progress goes to stderr.
 func PrepareRealNode() (bins string, images []string, cleanup func(), err error) {
 	root, err := RepoRoot()
 	if err != nil {
-		return "", nil, nil, err
-	}
-	var rootfs string
-	var rootfsErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		rootfs, rootfsErr = RunScript(root, "hack/build-workspace-image.sh")
-	}()
-	bins, err = RunScript(root, "hack/build-node-bins.sh")
-	wg.Wait()
-	if err = errors.Join(err, rootfsErr); err != nil {
 		return "", nil, nil, err
 	}
 	dir, err := os.MkdirTemp("", "nested-realnode-images-")
@@ -59,71 +51,51 @@ func PrepareRealNode() (bins string, images []string, cleanup func(), err error)
 		return "", nil, nil, err
 	}
 	cleanup = func() { os.RemoveAll(dir) }
-	if images, err = writeRealNodeImages(root, dir, rootfs); err != nil {
+	workspace := filepath.Join(dir, "workspace.tar")
+	var imageErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, imageErr = RunScript(root, "hack/build-udi-node-image.sh", workspace, WorkspaceImage)
+	}()
+	nodeBins, err := RunScript(root, "hack/build-node-bins.sh")
+	var crun string
+	if err == nil {
+		crun, err = RunScript(root, "hack/build-node-crun.sh")
+	}
+	wg.Wait()
+	if err = errors.Join(err, imageErr); err != nil {
 		return "", nil, cleanup, err
 	}
-	return bins, images, cleanup, nil
-}
-
-// writeRealNodeImages writes into dir the pause image (busybox sleeping)
-// and the workspace image: rootfs (a tarball from
-// hack/build-workspace-image.sh) with a layer holding this tree's
-// udi-setup and a busybox image for podman import.
-func writeRealNodeImages(root, dir, rootfs string) ([]string, error) {
-	udiSetup := filepath.Join(dir, "udi-setup")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", udiSetup, "./cmd/udi-setup")
-	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build udi-setup: %v: %s", err, out)
+	bins = filepath.Join(dir, "bin")
+	if err := LinkNodeBinaries(bins, nodeBins, crun); err != nil {
+		return "", nil, cleanup, err
 	}
 	busybox, err := os.ReadFile("/bin/busybox")
 	if err != nil {
-		return nil, fmt.Errorf("busybox-static (hack/build-node-bins.sh installs it): %w", err)
+		return "", nil, cleanup, fmt.Errorf("busybox-static (hack/build-node-bins.sh installs it): %w", err)
 	}
-	bbRootfs := filepath.Join(dir, "busybox-rootfs.tar")
+	bbRootfs := filepath.Join(dir, BusyboxFixture)
 	if err := WriteTarLayer(bbRootfs, BusyboxRootfs(busybox, BusyboxApplets)); err != nil {
-		return nil, err
-	}
-	bbTar, err := os.ReadFile(bbRootfs)
-	if err != nil {
-		return nil, err
-	}
-	setup, err := os.ReadFile(udiSetup)
-	if err != nil {
-		return nil, err
-	}
-	top := filepath.Join(dir, "workspace-top.tar")
-	if err := WriteTarLayer(top, []TarLayer{
-		{Name: "usr/local/bin/udi-setup", Mode: 0o755, Data: setup},
-		// As udi/Containerfile installs it: podman for root (see udi.RootDelegate).
-		{Name: "usr/local/bin/podman", Link: "udi-setup"},
-		{Name: "opt/nested-workspaces", Mode: 0o755, Dir: true},
-		{Name: strings.TrimPrefix(BusyboxArchive, "/"), Mode: 0o644, Data: bbTar},
-	}); err != nil {
-		return nil, err
-	}
-	workspace := filepath.Join(dir, "workspace.oci.tar")
-	if err := WriteOCIArchive(workspace, OCIImage{
-		Name: WorkspaceImage, Layers: []string{rootfs, top},
-		Entrypoint: []string{"/usr/bin/catatonit", "--", "/usr/local/bin/udi-entrypoint"},
-		Cmd:        []string{"tail", "-f", "/dev/null"},
-		Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/home/user"},
-		User:       "1000", WorkingDir: "/projects",
-	}); err != nil {
-		return nil, err
+		return "", nil, cleanup, err
 	}
 	pause := filepath.Join(dir, "pause.oci.tar")
 	if err := WriteOCIArchive(pause, OCIImage{
 		Name: PauseImage, Layers: []string{bbRootfs}, Entrypoint: []string{"/bin/sleep", "2147483647"},
 	}); err != nil {
-		return nil, err
+		return "", nil, cleanup, err
 	}
-	return []string{pause, workspace}, nil
+	// The isolated side (this program again) finds the fixtures here.
+	if err := os.Setenv(FixturesEnv, dir); err != nil {
+		return "", nil, cleanup, err
+	}
+	return bins, []string{pause, workspace}, cleanup, nil
 }
 
 // RealNodePrepared tells whether PrepareRealNode will find the node's
-// binaries and the workspace image's root filesystem built (and so take
-// seconds, not minutes).
+// binaries, crun and the workspace image's base built (and so take about a
+// minute, the workspace image's podman build, not many).
 func RealNodePrepared() bool {
 	root, err := RepoRoot()
 	if err != nil {
@@ -138,11 +110,18 @@ func RealNodePrepared() bool {
 			return false
 		}
 	}
-	rootfs, err := RunScript(root, "hack/build-workspace-image.sh", "--print-path")
+	crun, err := RunScript(root, "hack/build-node-crun.sh", "--print-dir")
 	if err != nil {
 		return false
 	}
-	_, err = os.Stat(rootfs)
+	if _, err := os.Stat(filepath.Join(crun, RealNodeCrun)); err != nil {
+		return false
+	}
+	base, err := RunScript(root, "hack/build-udi-base.sh", "--print-path")
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(base)
 	return err == nil
 }
 

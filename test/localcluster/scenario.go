@@ -45,6 +45,13 @@ type Scenario struct {
 	// Nodes is the number of nodes whose runtime reports user namespace
 	// support; NodesWithoutUserNamespaces the number whose runtime does not.
 	Nodes, NodesWithoutUserNamespaces int
+	// ReleaseSCCs are the files of openshift/releases with the SCCs (and
+	// their RBAC) the release ships beside the ten every release has, as
+	// that z-stream shipped them.
+	ReleaseSCCs []string
+	// ImageVolumes: every default SCC allows the image volume type
+	// (release-4.20 from 2026-02-05, release-4.21 from 2026-02-04, 4.22 on).
+	ImageVolumes bool
 }
 
 var nestedGates = []configv1.FeatureGateName{GateUserNamespacesSupport, GateUserNamespacesPodSecurityStandards, GateProcMountType}
@@ -55,26 +62,57 @@ var backgroundDisabled = []configv1.FeatureGateName{"Example", "GatewayAPI"}
 
 func gates(names ...configv1.FeatureGateName) []configv1.FeatureGateName { return names }
 
-// The clusters the tests and the demo simulate.
+// The clusters the tests and the demo simulate, each with the default SCCs
+// its z-stream shipped (openshift/cluster-kube-apiserver-operator,
+// bindata/bootkube/scc-manifests on the release branch, read 2026-12-06;
+// the files in openshift/releases say which commit each shape comes from).
+// Where the z-stream number that first carried a fix could not be read
+// from the sources here, the scenario is a nightly of the release branch
+// built after the fix merged, and its version says so.
 var (
 	OCP418 = Scenario{Name: "4.18", OpenShift: true, Version: "4.18.20", FeatureSet: configv1.Default,
 		Disabled: nestedGates, SCCWithoutUserNamespaceLevel: true, Nodes: 3}
 	OCP419Default = Scenario{Name: "4.19-default", OpenShift: true, Version: "4.19.3", FeatureSet: configv1.Default,
-		Disabled: nestedGates, SCCWithoutUserNamespaceLevel: true, Nodes: 3}
-	OCP419TechPreview = Scenario{Name: "4.19-techpreview", OpenShift: true, Version: "4.19.3", FeatureSet: configv1.TechPreviewNoUpgrade,
-		Enabled: nestedGates, Nodes: 3}
+		Disabled: nestedGates, SCCWithoutUserNamespaceLevel: true, Nodes: 3, ReleaseSCCs: []string{HostmountAnyUIDV2}}
+	// OCP419TechPreview: the gates on by featureSet; no nested-container yet.
+	OCP419TechPreview = Scenario{Name: "4.19.3-techpreview", OpenShift: true, Version: "4.19.3", FeatureSet: configv1.TechPreviewNoUpgrade,
+		Enabled: nestedGates, Nodes: 3, ReleaseSCCs: []string{HostmountAnyUIDV2}}
 	OCP419CustomTwoGates = Scenario{Name: "4.19-custom-two-gates", OpenShift: true, Version: "4.19.3", FeatureSet: configv1.CustomNoUpgrade,
-		Enabled: gates(GateUserNamespacesSupport, GateUserNamespacesPodSecurityStandards), Disabled: gates(GateProcMountType), Nodes: 3}
-	OCP420 = Scenario{Name: "4.20", OpenShift: true, Version: "4.20.1", FeatureSet: configv1.Default,
-		Enabled: nestedGates, Nodes: 3}
-	OCP422 = Scenario{Name: "4.22", OpenShift: true, Version: "4.22.0", FeatureSet: configv1.Default,
-		Enabled: gates(GateUserNamespacesSupport, GateUserNamespacesPodSecurityStandards), Nodes: 3}
+		Enabled: gates(GateUserNamespacesSupport, GateUserNamespacesPodSecurityStandards), Disabled: gates(GateProcMountType), Nodes: 3,
+		ReleaseSCCs: []string{HostmountAnyUIDV2}}
+	// OCP4201: nested-container and restricted-v3 without a UID range (the
+	// API drops the `ranges` key they shipped with), restricted-v3 granted
+	// to no one.
+	OCP4201 = Scenario{Name: "4.20.1", OpenShift: true, Version: "4.20.1", FeatureSet: configv1.Default,
+		Enabled: nestedGates, Nodes: 3, ReleaseSCCs: []string{HostmountAnyUIDV2, RestrictedV3As4200, NestedContainerAs4200}}
+	// OCP420: release-4.20 after nested-container's fix (2026-08-10,
+	// OCPBUGS-98555), with restricted-v3 fixed and granted and the image
+	// volume type.
+	OCP420 = Scenario{Name: "4.20-after-OCPBUGS-98555", OpenShift: true, Version: "4.20.0-0.nightly-2026-08-11-041521", FeatureSet: configv1.Default,
+		Enabled: nestedGates, Nodes: 3, ReleaseSCCs: []string{HostmountAnyUIDV2, RestrictedV3, NestedContainer}, ImageVolumes: true}
+	// OCP4210: restricted-v3 fixed and granted, nested-container still
+	// without a UID range (fixed on release-4.21 on 2026-07-13).
+	OCP4210 = Scenario{Name: "4.21.0", OpenShift: true, Version: "4.21.0", FeatureSet: configv1.Default,
+		Enabled: nestedGates, Nodes: 3, ReleaseSCCs: []string{HostmountAnyUIDV2, RestrictedV3, NestedContainerAs4200}, ImageVolumes: true}
+	// OCP422: ProcMountType is GA and gone from the FeatureGate.
+	OCP422 = Scenario{Name: "4.22.0", OpenShift: true, Version: "4.22.0", FeatureSet: configv1.Default,
+		Enabled: gates(GateUserNamespacesSupport, GateUserNamespacesPodSecurityStandards), Nodes: 3,
+		ReleaseSCCs: []string{HostmountAnyUIDV2, RestrictedV3, NestedContainer}, ImageVolumes: true}
+	// OCP423: the user namespace gates are GA and gone too.
+	OCP423 = Scenario{Name: "4.23.0", OpenShift: true, Version: "4.23.0", FeatureSet: configv1.Default,
+		Nodes: 3, ReleaseSCCs: []string{HostmountAnyUIDV2, RestrictedV3, NestedContainer}, ImageVolumes: true}
 	Kubernetes = Scenario{Name: "kubernetes", OpenShift: false, Nodes: 1}
 )
 
 // Scenarios lists every predefined scenario.
 func Scenarios() []Scenario {
-	return []Scenario{OCP418, OCP419Default, OCP419TechPreview, OCP419CustomTwoGates, OCP420, OCP422, Kubernetes}
+	return []Scenario{OCP418, OCP419Default, OCP419TechPreview, OCP419CustomTwoGates, OCP4201, OCP420, OCP4210, OCP422, OCP423, Kubernetes}
+}
+
+// FieldReleases are the releases clusters run that can do nested
+// containers, each z-stream shape once: what e2e proves the operator on.
+func FieldReleases() []Scenario {
+	return []Scenario{OCP419TechPreview, OCP4201, OCP420, OCP4210, OCP422, OCP423}
 }
 
 // Simulate makes the cluster look like the scenario: it writes the
@@ -92,7 +130,7 @@ func (c *Cluster) Simulate(ctx context.Context, s Scenario) error {
 		if err := c.shapeSCCCRD(ctx, !s.SCCWithoutUserNamespaceLevel); err != nil {
 			return err
 		}
-		if err := c.installDefaultSCCs(ctx, s.Minor()); err != nil {
+		if err := c.installDefaultSCCs(ctx, s); err != nil {
 			return err
 		}
 		if err := c.writeClusterVersion(ctx, s.Version); err != nil {

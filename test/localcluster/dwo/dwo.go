@@ -40,6 +40,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -71,6 +72,16 @@ type Options struct {
 	// ClusterHostSuffix is the routing suffix DWO needs on clusters without
 	// a router to discover it from.
 	ClusterHostSuffix string
+	// WatchNamespaces, when set, limits what the controller sees to these
+	// namespaces and its own (the benchmark keeps thousands of synthetic
+	// DevWorkspaces elsewhere, which the real controller would otherwise
+	// start provisioning).
+	WatchNamespaces []string
+	// ControllerConfig, when set, is what the controller acts as (its own
+	// service account with its own ClusterRole: Cluster.InstallDWOIdentity);
+	// otherwise it acts with the config Start is given, which also sets up
+	// its namespace and configuration.
+	ControllerConfig *rest.Config
 }
 
 // Controller is a running DevWorkspace controller.
@@ -138,7 +149,24 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*Controller, er
 	if err != nil {
 		return nil, fmt.Errorf("DWO cache: %w", err)
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	if len(opts.WatchNamespaces) > 0 {
+		inner, namespaces := cacheFunc, map[string]cache.Config{opts.Namespace: {}}
+		for _, ns := range opts.WatchNamespaces {
+			namespaces[ns] = cache.Config{}
+		}
+		cacheFunc = func(cfg *rest.Config, o cache.Options) (cache.Cache, error) {
+			o.DefaultNamespaces = namespaces
+			return inner(cfg, o)
+		}
+	}
+	controllerCfg, controllerClient := cfg, direct
+	if opts.ControllerConfig != nil {
+		controllerCfg = opts.ControllerConfig
+		if controllerClient, err = client.New(controllerCfg, client.Options{Scheme: scheme}); err != nil {
+			return nil, err
+		}
+	}
+	mgr, err := ctrl.NewManager(controllerCfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
@@ -170,7 +198,7 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*Controller, er
 	}
 	if err := (&workspacecontroller.DevWorkspaceReconciler{
 		Client:           mgr.GetClient(),
-		NonCachingClient: direct,
+		NonCachingClient: controllerClient,
 		Log:              ctrl.Log.WithName("dwo").WithName("DevWorkspace"),
 		Scheme:           mgr.GetScheme(),
 	}).SetupWithManager(mgr); err != nil {
@@ -248,7 +276,7 @@ func ensureNamespace(ctx context.Context, c client.Client, name string) error {
 // with DWO's field manager, as an admin installing DWO on a cluster without
 // a discoverable router would.
 func ensureHostSuffix(ctx context.Context, c client.Client, opts Options) error {
-	if err := c.Patch(ctx, hostSuffixConfig(opts.Namespace, opts.ClusterHostSuffix), client.Apply, client.FieldOwner("devworkspace-admin"), client.ForceOwnership); err != nil {
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(hostSuffixConfig(opts.Namespace, opts.ClusterHostSuffix)), client.FieldOwner("devworkspace-admin"), client.ForceOwnership); err != nil {
 		return fmt.Errorf("set DWO routing.clusterHostSuffix: %w", err)
 	}
 	return nil
