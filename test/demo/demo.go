@@ -258,7 +258,7 @@ func Run(ctx context.Context, o Options) error {
 		if err := runTerminal(ctx, p, cluster, after); err != nil {
 			return err
 		}
-		p.step("Done: in the workspace pod admitted under SCC %s as UID %s, on a real node in its own user namespace, podman ran a container, built an image and ran a compose project whose services talk by name.",
+		p.step("Done: in the workspace pod admitted under SCC %s as UID %s, on a real node in its own user namespace, podman ran a container, built an image and ran a compose project whose services talk by name, with podman-compose and with docker compose.",
 			after.Annotations[securityv1.ValidatedSCCAnnotation], uidOf(after))
 		return nil
 	}
@@ -431,6 +431,10 @@ func startWorkspace(ctx context.Context, p *printer, cluster *localcluster.Clust
 	}
 	ws := dwo.SampleWorkspace(WorkspaceNamespace, WorkspaceName)
 	ws.Spec.Template.Components[0].Container.Image = image
+	// /projects as users have it: DWO mounts the projects volume (here
+	// ephemeral, an emptyDir), where the terminal starts.
+	mountSources := true
+	ws.Spec.Template.Components[0].Container.MountSources = &mountSources
 	if err := c.Create(ctx, ws); err != nil {
 		return nil, fmt.Errorf("create DevWorkspace: %w", err)
 	}

@@ -39,6 +39,10 @@ var composeTools = []struct {
 	login   bool
 }{{"podman-compose", false}, {"docker compose", true}}
 
+// cgroupV1Quiet turns off podman 5's cgroup v1 deprecation warning (this
+// machine's cgroup v1, not OpenShift's).
+const cgroupV1Quiet = "PODMAN_IGNORE_CGROUPSV1_WARNING"
+
 // busyboxInPod is where the demo copies the busybox root filesystem into
 // the workspace (there is no registry).
 const busyboxInPod = "/tmp/busybox.tar"
@@ -88,6 +92,7 @@ EOF`},
 func runTerminal(ctx context.Context, p *printer, cluster *localcluster.Cluster, pod *corev1.Pod) error {
 	p.section(fmt.Sprintf("In the workspace's terminal (pod %s on node %s, container %q, as the DevWorkspace Operator rendered it)",
 		pod.Name, pod.Spec.NodeName, pod.Spec.Containers[0].Name))
+	fmt.Fprintf(p.w, "\n  # this machine runs cgroup v1, where podman 5 warns at every command that v1 is deprecated;\n  # OpenShift's nodes run cgroup v2. The session sets %s=1.\n", cgroupV1Quiet)
 	if err := copyBusybox(ctx, p, cluster, pod); err != nil {
 		return err
 	}
@@ -98,9 +103,9 @@ func runTerminal(ctx context.Context, p *printer, cluster *localcluster.Cluster,
 		fmt.Fprintf(p.w, "  $ %s\n", strings.ReplaceAll(cmd.line, "\n", "\n  > "))
 		out := &terminal{w: p.w, prefix: "  "}
 		stepCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		shell := []string{"sh", "-c"}
+		shell := []string{"env", cgroupV1Quiet + "=1", "sh", "-c"}
 		if cmd.login {
-			shell = []string{"bash", "-lc"}
+			shell = []string{"env", cgroupV1Quiet + "=1", "bash", "-lc"}
 		}
 		err := cluster.ExecStream(stepCtx, pod.Namespace, pod.Name, pod.Spec.Containers[0].Name,
 			localcluster.ExecOutput{Stdout: out, TTY: true}, append(shell, cmd.line)...)
