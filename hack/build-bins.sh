@@ -12,9 +12,8 @@
 #   build-bins.sh --print-dir   only print the directory
 set -euo pipefail
 
-K8S_VERSION="${K8S_VERSION:-1.33.13}"
-ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
-KWOK_VERSION="${KWOK_VERSION:-0.8.0}"
+# shellcheck source=hack/versions.sh
+source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 CACHE_ROOT="${NESTED_BINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nested-workspaces/k8s-bins}"
 OUT="$CACHE_ROOT/k8s-v${K8S_VERSION}_etcd-v${ETCD_VERSION}"
 # kubectl renders the kustomize install in manifests' test and

@@ -9,7 +9,8 @@
 # Cold on 2 cores (empty Go caches, measured): about 5 min.
 set -euo pipefail
 
-K8S_VERSION="${K8S_VERSION:-1.33.13}"
+# shellcheck source=hack/versions.sh
+source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 CONTAINERD_VERSION="${CONTAINERD_VERSION:-2.4.2}"
 # runc 1.2 or newer: containerd needs its idmapped mounts to report user
 # namespace support (Debian bookworm's 1.1.5 does not have them).

@@ -40,8 +40,9 @@ func (o Options) Binaries() []string {
 	return bins
 }
 
-// Versions of the control plane that hack/build-bins.sh builds. The cache
-// directory name must match the script's.
+// Versions of the control plane that hack/build-bins.sh builds, as
+// hack/versions.sh sets them (TestVersionsAgree). The cache directory name
+// must match the script's.
 const (
 	KubernetesVersion = "1.33.13"
 	EtcdVersion       = "3.6.16"
