@@ -146,13 +146,15 @@ func TestOperatorImage(t *testing.T) {
 	t.Run("the_catalog_image_holds_the_catalog", func(t *testing.T) {
 		// The opm base cannot be pulled here: scratch stands in for it, so
 		// this proves the catalog's place and label, not opm serving it.
+		// CATALOG_IMAGE is set as the Makefile sets it: make exports its
+		// own (from the default IMAGE) to everything make test runs.
+		catalogRef := testImage + "-catalog:v" + strings.TrimSpace(string(version))
 		cat := exec.Command("bash", "hack/build-catalog-image.sh")
 		cat.Dir = repo
-		cat.Env = append(os.Environ(), "IMAGE="+testImage, "OPM_IMAGE=scratch", "PODMAN="+p.commandLine())
+		cat.Env = append(os.Environ(), "IMAGE="+testImage, "CATALOG_IMAGE="+catalogRef, "OPM_IMAGE=scratch", "PODMAN="+p.commandLine())
 		if out, err := cat.CombinedOutput(); err != nil {
 			t.Fatalf("hack/build-catalog-image.sh: %v\n%s", err, out)
 		}
-		catalogRef := testImage + "-catalog:v" + strings.TrimSpace(string(version))
 		if label := strings.TrimSpace(p.must(t, "image", "inspect", "--format", `{{index .Labels "operators.operatorframework.io.index.configs.v1"}}`, catalogRef)); label != "/configs" {
 			t.Errorf("configs label %q, want /configs", label)
 		}
