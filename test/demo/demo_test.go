@@ -89,7 +89,8 @@ func TestDemoRunsPodmanInTheNestedWorkspace(t *testing.T) {
 		regexp.MustCompile(`(?m)^ +0 +1000 +1$`),
 		regexp.MustCompile(`(?m)^  \$ podman build -t localhost/hello \.$`),
 		regexp.MustCompile(`(?m)^  built inside a workspace\n  owned by 65534:65534$`),
-		regexp.MustCompile(`(?m)^  \$ podman-compose up --exit-code-from client$(\n  .*)*\n  hello from web$`),
+		// podman-compose 1.3 prefixes each line with its service: "[client] | ".
+		regexp.MustCompile(`(?m)^  \$ podman-compose up --exit-code-from client$(\n  .*)*\[client\]\S* \|\S* hello from web$`),
 		// Docker's compose v2 against the workspace's Docker-compatible API.
 		regexp.MustCompile(`(?m)^  \$ docker compose up --exit-code-from client$(\n  .*)*hello from web`),
 		regexp.MustCompile(`Done: in the workspace pod admitted under SCC nested-container as UID 1000, on a real node`),
