@@ -157,7 +157,7 @@ var roleBindingKind = owned.Kind[*rbacv1.RoleBinding]{
 	Name:  "RoleBinding",
 	Empty: func() *rbacv1.RoleBinding { return &rbacv1.RoleBinding{} },
 	Same: func(cur, want *rbacv1.RoleBinding) bool {
-		return cur.RoleRef == want.RoleRef && equality.Semantic.DeepEqual(cur.Subjects, want.Subjects)
+		return cur.RoleRef == want.RoleRef && slices.Equal(cur.Subjects, want.Subjects)
 	},
 	ReplaceOnly: func(cur, want *rbacv1.RoleBinding) bool { return cur.RoleRef != want.RoleRef },
 	Set: func(dst, src *rbacv1.RoleBinding) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -69,9 +68,21 @@ func Apply[T client.Object](ctx context.Context, c client.Client, desired T, k K
 // writes nothing then; a caller holding current (from a cached list) can
 // skip Apply.
 func InStep[T client.Object](current, desired T, k Kind[T]) bool {
-	return k.Same(current, desired) &&
-		equality.Semantic.DeepEqual(current.GetLabels(), Merged(current.GetLabels(), WithLabel(desired).GetLabels())) &&
-		equality.Semantic.DeepEqual(current.GetAnnotations(), Merged(current.GetAnnotations(), desired.GetAnnotations()))
+	// Compared in place, without copies: a reconcile asks this of every
+	// namespace's binding.
+	cur := current.GetLabels()
+	return k.Same(current, desired) && cur[ManagedByLabel] == ManagedByValue &&
+		holds(cur, desired.GetLabels()) && holds(current.GetAnnotations(), desired.GetAnnotations())
+}
+
+// holds tells whether have has every key of want with want's value.
+func holds(have, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 func create[T client.Object](ctx context.Context, c client.Client, desired T, kind string) (bool, error) {
