@@ -67,7 +67,7 @@ build_k8s() {
   local cmds=() b mod pkgs=() start=$SECONDS
   for b in "${K8S_CMDS[@]}"; do need "$b" && cmds+=("$b"); done
   [[ ${#cmds[@]} -gt 0 ]] || return 0
-  say "building ${cmds[*]} v${K8S_VERSION} from the module proxy (cold: about 8 CPU-minutes, 13 min on 2 busy cores)"
+  say "building ${cmds[*]} v${K8S_VERSION} from the module proxy (cold on 2 idle cores: 4 min, 7 CPU-minutes)"
   mod="$work/k8s"
   say "resolving modules"
   # The module imports all four, whichever are built: the same build list,
@@ -102,7 +102,7 @@ build_tool_module() {
 # libraries), so they build beside them.
 build_etcd_kwok() {
   if need etcd; then
-    say "building etcd v${ETCD_VERSION} from the module proxy (cold: about 1 CPU-minute)"
+    say "building etcd v${ETCD_VERSION} from the module proxy (cold: about 1 min, beside them)"
     MAIN='package main
 
 import (
@@ -114,7 +114,7 @@ import (
 func main() { etcdmain.Main(os.Args) }' build_tool_module etcd "go.etcd.io/etcd/server/v3@v${ETCD_VERSION}" .
   fi
   if need kwok; then
-    say "building kwok v${KWOK_VERSION} from the module proxy (cold: about 2 CPU-minutes)"
+    say "building kwok v${KWOK_VERSION} from the module proxy (cold: about 2 CPU-minutes, beside them)"
     build_tool_module kwok "sigs.k8s.io/kwok@v${KWOK_VERSION}" sigs.k8s.io/kwok/cmd/kwok
   fi
 }
@@ -125,7 +125,7 @@ func main() { etcdmain.Main(os.Args) }' build_tool_module etcd "go.etcd.io/etcd/
 # the same packages at once).
 build_admission() {
   need openshift-admission || return 0
-  say "building openshift-admission (OpenShift's SCC admission, apiserver-library-go; cold, after the Kubernetes commands: at most 2 CPU-minutes)"
+  say "building openshift-admission (OpenShift's SCC admission, apiserver-library-go; cold, after the Kubernetes commands: about 1 min)"
   local start=$SECONDS
   (cd "$admission_src" && GOFLAGS=-mod=readonly go_build_progress openshift-admission -trimpath -ldflags "-s -w" -o "$OUT/openshift-admission.tmp" -- .)
   mv "$OUT/openshift-admission.tmp" "$OUT/openshift-admission"
@@ -135,7 +135,7 @@ build_admission() {
 
 # etcd and kwok beside the Kubernetes commands: on 2 cores one build's module
 # downloads and serial link steps leave a core to the other.
-say "building ${missing[*]} (progress below; the first build: about 13 CPU-minutes, 15 to 20 min on 2 busy cores; then cached)"
+say "building ${missing[*]} (progress below; the first build on 2 idle cores: about 5 min, 15 to 20 on busy ones; then cached)"
 # Job control gives the background build its own process group, so that a
 # failure here stops all of it (go build and its compilers).
 set -m

@@ -6,7 +6,8 @@
 # built). Prints the directory as its last line on stdout; progress goes to
 # stderr. Skips work when cached.
 #
-# Cold on 2 cores (empty Go caches, measured): about 5 min.
+# Cold on 2 idle cores (empty Go caches, measured): about 2 min after the
+# control plane (the kubelet shares its packages), about 5 alone.
 set -euo pipefail
 
 # shellcheck source=hack/versions.sh
@@ -94,7 +95,7 @@ if need containerd || need ctr || need containerd-shim-runc-v2; then
 fi
 
 if need kubelet; then
-  say "building kubelet v${K8S_VERSION} from the module proxy (cold on 2 cores: ~1 min after the control plane, ~3 min alone) ..."
+  say "building kubelet v${K8S_VERSION} from the module proxy (cold on 2 idle cores: ~20 s after the control plane, ~3 min alone) ..."
   mod="$work/k8s"
   pinned="$(k8s_module "$mod" nested-workspaces.local/kubeletbin "$K8S_VERSION" kubelet)"
   say "$pinned"

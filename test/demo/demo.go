@@ -111,7 +111,7 @@ func Main(ctx context.Context, o Options) int {
 	if localcluster.RealNodePrepared() {
 		p.step("Preparing a real node (its binaries and base are built): the workspace image from udi/Containerfile")
 	} else {
-		p.step("Preparing a real node: kubelet v%s and containerd built from the Go module proxy, crun from Debian trixie, a UDI-shaped base from Debian packages and on it the workspace image from udi/Containerfile (the first run: about 5 min on 2 busy cores; then about a minute, the image build)",
+		p.step("Preparing a real node: kubelet v%s and containerd built from the Go module proxy, crun from Debian trixie, a UDI-shaped base from Debian packages and on it the workspace image from udi/Containerfile (the first run: about 2.5 min on 2 idle cores, 5 on busy ones; then seconds, the image build)",
 			localcluster.KubernetesVersion)
 	}
 	if err := os.Setenv(startEnv, fmt.Sprint(p.start.UnixMilli())); err != nil {
@@ -339,7 +339,7 @@ func ensureBinaries(ctx context.Context, p *printer, realNode, keep bool) error 
 	if _, err := os.Stat(script); err != nil {
 		return fmt.Errorf("control plane binaries missing in %s and %s not found: run `make bins` in the nested-workspaces checkout", dir, script)
 	}
-	p.step("Building %s from the Go module proxy (the first run: about 13 CPU-minutes, 15 to 20 min on 2 busy cores; then cached)", strings.Join(missing, ", "))
+	p.step("Building %s from the Go module proxy (the first run: about 5 min on 2 idle cores, 15 to 20 on busy ones; then cached)", strings.Join(missing, ", "))
 	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, missing...)...)
 	cmd.Stderr = p.w
 	out, err := cmd.Output()
