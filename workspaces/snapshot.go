@@ -60,7 +60,10 @@ type Snapshot struct {
 
 // Snapshot computes the snapshot; false until every watch has listed once.
 func (w *Watcher) Snapshot() (Snapshot, bool) {
-	workspaces := map[uid]devWorkspaceState{}
+	// Sized up front: a map grown step by step holds its old and new
+	// buckets at once, and at every reconcile this is one entry per
+	// workspace.
+	workspaces := make(map[uid]devWorkspaceState, w.devWorkspaces.size())
 	w.mu.Lock()
 	dwWatched := w.dwStarted
 	w.mu.Unlock()
@@ -79,15 +82,21 @@ func (w *Watcher) Snapshot() (Snapshot, bool) {
 	for ns := range snap.ServiceAccounts {
 		sort.Slice(snap.ServiceAccounts[ns], func(i, j int) bool { return snap.ServiceAccounts[ns][i].Name < snap.ServiceAccounts[ns][j].Name })
 	}
+	// Each workspace's own Deployment is counted once; only those a
+	// failure report needs are kept.
+	counted := make(map[uid]struct{}, len(workspaces))
 	deployments := map[uid]deploymentState{}
 	synced = w.deployments.each(func(_ uid, d deploymentState) {
 		// Only a workspace's own: anyone may label a Deployment, or name a
 		// DevWorkspace of theirs its controller.
-		if ws, ok := workspaces[d.workspace]; ok && ws.id != "" && ws.id == d.name {
-			deployments[d.workspace] = d
+		ws, ok := workspaces[d.workspace]
+		if !ok || ws.id == "" || ws.id != d.name {
+			return
 		}
-	}) && synced
-	for _, d := range deployments {
+		if _, seen := counted[d.workspace]; seen {
+			return
+		}
+		counted[d.workspace] = struct{}{}
 		snap.Counts.Total++
 		if d.nested {
 			snap.Counts.Nested++
@@ -98,7 +107,10 @@ func (w *Watcher) Snapshot() (Snapshot, bool) {
 		case d.running:
 			snap.Counts.RunningPlain++
 		}
-	}
+		if ws.failed || d.replicaFailureOn {
+			deployments[d.workspace] = d
+		}
+	}) && synced
 	var failing []Failure
 	for u, ws := range workspaces {
 		d, hasDeployment := deployments[u]

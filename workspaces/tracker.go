@@ -173,6 +173,13 @@ func (t *tracker[S]) apply(typ watch.EventType, obj client.Object) bool {
 	return !had || old != s
 }
 
+// size is how many states the tracker holds.
+func (t *tracker[S]) size() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.states)
+}
+
 // each calls f with every state, under the tracker's lock; false when the
 // first list has not completed.
 func (t *tracker[S]) each(f func(uid, S)) bool {
