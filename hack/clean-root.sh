@@ -20,7 +20,9 @@
 # Bound in at the same paths, so that builds and caches are shared as on the
 # host: the Go toolchain and the user's `go env -w` file (read-only),
 # GOCACHE and GOMODCACHE, the project's caches (~/.cache/nested-workspaces:
-# binaries built from the Go module proxy, the workspace image), the
+# binaries built from the Go module proxy, the workspace image; elsewhere
+# where NESTED_BINS_CACHE, NESTED_IMAGES_CACHE, NESTED_PROMETHEUS_CACHE or
+# NESTED_PODMAN_CACHE move them), the
 # checkout, and the directory of CMD itself (go test's binary). The machine's
 # resolv.conf, hosts and trusted CAs are copied in. /proc, /sys and /dev are
 # the host's (cgroups, /dev/fuse, the real node's iptables); /tmp, /run and
@@ -172,7 +174,7 @@ _inside)
   bind_same "$gocache"
   bind_same "$gomodcache"
   bind_same "$CACHE_ROOT"
-  for dir in "${NESTED_BINS_CACHE:-}" "${NESTED_IMAGES_CACHE:-}"; do
+  for dir in "${NESTED_BINS_CACHE:-}" "${NESTED_IMAGES_CACHE:-}" "${NESTED_PROMETHEUS_CACHE:-}" "${NESTED_PODMAN_CACHE:-}"; do
     [[ -n "$dir" ]] && { mkdir -p "$dir"; bind_same "$dir"; }
   done
   top="$(git -C "$cwd" rev-parse --show-toplevel 2>/dev/null || true)"

@@ -50,7 +50,8 @@ measure() {
   (
     cd "$out/src-$name"
     GOCACHE="$caches/gocache" GOMODCACHE="$caches/gomodcache" NESTED_BINS_CACHE="$caches/bins" \
-      NESTED_IMAGES_CACHE="$caches/images" CLEAN_ROOT_APT_CACHE="$caches/apt" \
+      NESTED_IMAGES_CACHE="$caches/images" NESTED_PROMETHEUS_CACHE="$caches/prometheus" \
+      NESTED_PODMAN_CACHE="$caches/podman" CLEAN_ROOT_APT_CACHE="$caches/apt" \
       bash "$here/clean-root.sh" run -- bash -c "TIMEFORMAT='%R s wall, %U s user, %S s sys'; time $cmd" 2>&1
   ) | while IFS= read -r line; do printf '%5ds %s\n' $((SECONDS - start)) "$line"; done >>"$log" || rc=$?
   read -r b1 t1 < <(cpu_busy)
