@@ -23,15 +23,6 @@ import (
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,resourceNames=nested-workspaces-use-scc-nested-podman;nested-workspaces-use-scc-nested-container,verbs=update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings,resourceNames=nested-workspaces-dwo-use-scc-nested-podman;nested-workspaces-dwo-use-scc-nested-container;nested-workspaces-dwo-use-scc,verbs=delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,resourceNames=nested-workspaces-use-scc-nested-podman;nested-workspaces-use-scc-nested-container;nested-workspaces-use-scc,verbs=update;patch;delete
-//
-// bind on our own use ClusterRoles: binding them is what the operator does,
-// and without it the API server proves for every RoleBinding that the
-// operator holds all the role grants (RBAC's escalation check, from every
-// binding of the operator's): 12 ms a create against 1 ms, so toggle-on
-// with 1,000 namespaces took 15 s instead of about 2. It adds no power: the
-// operator may use these SCCs, so the escalation check lets the same
-// bindings through, and the fence (manifests/policy) limits their subjects.
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,resourceNames=nested-workspaces-use-scc-nested-podman;nested-workspaces-use-scc-nested-container,verbs=bind
 
 // parallelWrites is how many namespaces' bindings Apply writes at once:
 // enough to keep a round trip from setting the pace, few enough to leave
